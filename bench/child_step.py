@@ -1,0 +1,172 @@
+"""Benchmark: training step of the weight-shared MicroChild vs a static Keras model of the same arch.
+
+Defaults are the search settings of the issue: 5 random micro archs, batch 64, 32x32x3 input,
+6 layers (8 cells), 20 filters, 5 nodes per cell. Both models run the same train step (softmax CE
++ l2_reg * l2_loss, global-norm clip 5, SGD momentum 0.9 Nesterov) inside `tf.function`.
+
+Measured in ONE process, interleaved (the machine drifts about +-10 % between rounds and other
+engineers share the 2 cores): per round and arch, ``--steps`` shared steps then ``--steps`` static
+steps (the order alternates between rounds). The ratio is taken per (round, arch) from medians and
+``ratio_median`` is the median of those ratios. First-step time = trace + first run. Peak RSS of
+the shared child is read before any static model exists; the static model's peak RSS comes from a
+subprocess that builds and trains one static model only.
+
+    python bench/child_step.py            # prints a table, then the RESULT line last
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+import keras  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from static_micro import StaticMicroModel  # noqa: E402
+
+from enas_tf2.search_space.micro.arch import MicroArch  # noqa: E402
+from enas_tf2.search_space.micro.child import MicroChild  # noqa: E402
+
+L2_REG = 1e-4
+GRAD_BOUND = 5.0
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def make_train_step(model, uses_arch: bool, counter: list):
+    """A tf.function train step for `model`; `counter[0]` counts Python traces."""
+    optimizer = keras.optimizers.SGD(0.05, momentum=0.9, nesterov=True)
+    variables = model.trainable_variables
+
+    def l2_loss():
+        if hasattr(model, "l2_loss"):
+            return model.l2_loss()
+        return tf.add_n([tf.reduce_sum(tf.square(v)) for v in variables])
+
+    @tf.function
+    def step(images, labels, arch):
+        counter[0] += 1
+        with tf.GradientTape() as tape:
+            logits = model(images, arch, training=True) if uses_arch else model(
+                images, training=True)
+            loss = tf.reduce_mean(
+                tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits))
+            loss += L2_REG * l2_loss()
+        grads = tape.gradient(loss, variables)
+        grads, _ = tf.clip_by_global_norm(grads, GRAD_BOUND)
+        optimizer.apply_gradients(zip(grads, variables))
+        return loss
+
+    return step
+
+
+def _timed(fn, *args) -> float:
+    start = time.perf_counter()
+    fn(*args).numpy()
+    return time.perf_counter() - start
+
+
+def _static_rss_subprocess(args) -> float:
+    """Peak RSS (MB) of a process that builds and trains one static model (no shared child)."""
+    cmd = [sys.executable, os.path.abspath(__file__), "--static_rss_only"] + [
+        f"--{k}={v}" for k, v in vars(args).items() if k not in ("static_rss_only", "no_rss")]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    return float(out.strip().splitlines()[-1])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--archs", type=int, default=5)
+    parser.add_argument("--steps", type=int, default=10, help="timed steps per arch and round")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--size", type=int, default=32)
+    parser.add_argument("--layers", type=int, default=6)
+    parser.add_argument("--filters", type=int, default=20)
+    parser.add_argument("--cells", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--static_rss_only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--no_rss", action="store_true", help="skip the static RSS subprocess")
+    args = parser.parse_args()
+
+    tf.random.set_seed(args.seed)
+    keras.utils.set_random_seed(args.seed)
+    images = tf.random.normal([args.batch, args.size, args.size, 3], seed=args.seed)
+    labels = tf.random.uniform([args.batch], 0, 10, tf.int32, seed=args.seed)
+    archs = [MicroArch.random(args.cells, args.seed + i) for i in range(args.archs)]
+    arch_tensors = [tf.constant(a.to_array()) for a in archs]
+    shape_kw = dict(num_layers=args.layers, out_filters=args.filters)
+
+    if args.static_rss_only:
+        model = StaticMicroModel(archs[0], **shape_kw)
+        model.build((None, args.size, args.size, 3))
+        step = make_train_step(model, False, [0])
+        for _ in range(3):
+            step(images, labels, arch_tensors[0]).numpy()
+        print(_rss_mb())
+        return
+
+    child = MicroChild(num_cells=args.cells, num_classes=10, keep_prob=0.9, **shape_kw)
+    child.build((None, args.size, args.size, 3))
+    traces = [0]
+    shared_step = make_train_step(child, True, traces)
+    first_step_s = _timed(shared_step, images, labels, arch_tensors[0])
+    for arch in arch_tensors:            # warm-up: one step per arch
+        shared_step(images, labels, arch).numpy()
+    rss_mb = _rss_mb()
+
+    statics, static_first = [], []
+    for arch, arch_tensor in zip(archs, arch_tensors):
+        model = StaticMicroModel(arch, **shape_kw)
+        model.build((None, args.size, args.size, 3))
+        step = make_train_step(model, False, [0])
+        static_first.append(_timed(step, images, labels, arch_tensor))
+        step(images, labels, arch_tensor).numpy()
+        statics.append(step)
+
+    rows, ratios = [], []
+    for rnd in range(args.rounds):
+        for i, arch_tensor in enumerate(arch_tensors):
+            runs = {}
+            order = ("shared", "static") if (rnd + i) % 2 == 0 else ("static", "shared")
+            for name in order:
+                fn = shared_step if name == "shared" else statics[i]
+                runs[name] = statistics.median(
+                    _timed(fn, images, labels, arch_tensor) for _ in range(args.steps))
+            ratio = runs["shared"] / runs["static"]
+            ratios.append(ratio)
+            rows.append((rnd, i, runs["shared"], runs["static"], ratio))
+
+    static_rss = None if args.no_rss else _static_rss_subprocess(args)
+    print(f"{'round':>5} {'arch':>4} {'shared_s':>9} {'static_s':>9} {'ratio':>6}")
+    for rnd, i, shared_s, static_s, ratio in rows:
+        print(f"{rnd:>5} {i:>4} {shared_s:>9.3f} {static_s:>9.3f} {ratio:>6.2f}")
+    print(f"shared: first step {first_step_s:.1f} s, traces {traces[0]}, peak RSS {rss_mb:.0f} MB, "
+          f"{len(child.trainable_variables)} variables")
+    print(f"static: first step median {statistics.median(static_first):.1f} s "
+          f"(all {', '.join(f'{t:.1f}' for t in static_first)}), peak RSS "
+          f"{'n/a' if static_rss is None else f'{static_rss:.0f} MB'}")
+    print(f"load average at end: {', '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    result = {"ratio_median": round(statistics.median(ratios), 3),
+              "first_step_s": round(first_step_s, 1),
+              "static_first_step_s": round(statistics.median(static_first), 1),
+              "traces": traces[0], "rss_mb": round(rss_mb), "static_rss_mb":
+              None if static_rss is None else round(static_rss)}
+    print("RESULT " + json.dumps(result))
+
+
+if __name__ == "__main__":
+    np.set_printoptions(precision=3)
+    main()

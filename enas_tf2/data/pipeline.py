@@ -1,0 +1,243 @@
+"""The streaming ``tf.data`` input pipeline: `build_data(DataConfig) -> DataBundle`.
+
+Two sources feed the same tail (resize, augment, standardise, batch, prefetch):
+- ``dataset="cifar10"``: the in-memory uint8 arrays of `load_cifar10` (150 MB at most). Only the
+  index order is shuffled, so every epoch is a full permutation and no second copy is buffered.
+- ``dataset="tfrecord"``: an ``enas-convert`` folder, streamed shard by shard. Records stay
+  encoded until the parallel map decodes them (with DCT downscaling, `image_decode`); the shuffle
+  buffer holds encoded records and is capped in bytes, and nothing is cached, so memory does not
+  grow with the number of records.
+Every dataset gets ``AutoShardPolicy.DATA``: it works for any shard count and for multi-worker.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Dict, Optional, Tuple
+
+import numpy as np
+import tensorflow as tf
+
+from enas_tf2.config import DataConfig, parse_image_size
+from enas_tf2.data.augment import augment_for_train
+from enas_tf2.data.cifar10 import load_cifar10
+from enas_tf2.data.data_bundle import DataBundle
+from enas_tf2.data.image_decode import decode_record
+from enas_tf2.data.preprocess import preprocess_for_eval, resize_images
+from enas_tf2.data.record_source import RecordSource, check_shards, explain_read_error, open_record_source
+from enas_tf2.errors import EnasError
+
+__all__ = ["DataBundle", "build_data", "preprocess_for_eval", "check_shards", "explain_read_error"]
+
+AUTOTUNE = tf.data.AUTOTUNE
+# Cap on the encoded bytes held by a training shuffle buffer: large enough to mix many shards
+# (~700 flower JPEGs), small enough that RSS stays flat whatever the dataset size.
+SHUFFLE_BUFFER_BYTES = 64 << 20
+# Records whose normalisation is estimated when a manifest lacks it (hand-written shards).
+NORMALIZATION_SAMPLE = 1000
+CIFAR_SIZE = (32, 32)
+
+
+def build_data(cfg: DataConfig) -> DataBundle:
+    """Builds the train/valid/test/reward datasets of ``cfg`` (see `DataBundle`).
+
+    ``cfg.dataset == "cifar10"``: ``data_path`` is a CIFAR-10 folder or its parent (see
+    `load_cifar10`); the last ``valid_size`` training images are the validation split (0: none);
+    images stay 32x32 unless ``image_size`` is given.
+    ``cfg.dataset == "tfrecord"``: ``data_path`` is an ``enas-convert`` output folder; classes come
+    from ``labels.json``, normalisation from ``manifest.json``. ``image_size`` defaults to the
+    images' size when all training images share one size (e.g. converted CIFAR-10) and is required
+    otherwise. Raises EnasError for bad settings or data.
+    """
+    if cfg.batch_size <= 0 or cfg.eval_batch_size <= 0:
+        raise EnasError(f"batch sizes must be positive (batch_size={cfg.batch_size}, "
+                        f"eval_batch_size={cfg.eval_batch_size})")
+    if cfg.cutout_size < 0:
+        raise EnasError(f"--child_cutout_size={cfg.cutout_size} must be 0 (off) or positive")
+    image_size = parse_image_size(cfg.image_size)
+    if cfg.dataset == "cifar10":
+        return _build_cifar10(cfg, image_size)
+    if cfg.dataset == "tfrecord":
+        return _build_tfrecord(cfg, image_size)
+    raise EnasError(f"unknown --dataset {cfg.dataset!r}: expected cifar10 or tfrecord")
+
+
+# ---------------------------------------------------------------- shared tail
+
+
+def _with_options(dataset: tf.data.Dataset, deterministic: bool) -> tf.data.Dataset:
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    options.deterministic = deterministic
+    return dataset.with_options(options)
+
+
+def _augmented(batches: tf.data.Dataset, cfg: DataConfig, mean, std) -> tf.data.Dataset:
+    """``batches`` yields resized ``(images [B, H, W, 3] pixel units, labels)``; augments whole
+    batches (vectorised: a few ops per batch instead of per image) with one seed per batch
+    position, so a fixed ``cfg.seed`` and element order give the same augmentation."""
+    base_seed = tf.constant(cfg.seed, tf.int64)
+
+    def augment(index, batch):
+        images, labels = batch
+        seed = tf.stack([base_seed, index])
+        return augment_for_train(images, seed, mean, std, cfg.cutout_size), labels
+
+    batches = batches.enumerate().map(augment, num_parallel_calls=AUTOTUNE, deterministic=False)
+    return _with_options(batches.prefetch(AUTOTUNE), deterministic=False)
+
+
+def _eval_batches(batches: tf.data.Dataset, image_size, mean, std,
+                  deterministic: bool) -> tf.data.Dataset:
+    """Standardises batches of eval images that `preprocess_for_eval` already resized (the
+    standardisation half of it: elementwise, so per batch equals per image)."""
+    batches = batches.map(lambda images, labels: (preprocess_for_eval(images, image_size, mean, std),
+                                                  labels),
+                          num_parallel_calls=AUTOTUNE, deterministic=deterministic)
+    return _with_options(batches.prefetch(AUTOTUNE), deterministic=deterministic)
+
+
+# ---------------------------------------------------------------- CIFAR-10 arrays
+
+
+def _channel_stats(images: np.ndarray) -> Tuple[Tuple[float, ...], Tuple[float, ...]]:
+    """Per-channel mean and population std in [0, 1] units, in chunks (no float64 copy of all)."""
+    total = np.zeros(3)
+    total_sq = np.zeros(3)
+    for start in range(0, len(images), 4096):
+        chunk = images[start:start + 4096].reshape(-1, 3).astype(np.float64) / 255.0
+        total += chunk.sum(axis=0)
+        total_sq += (chunk ** 2).sum(axis=0)
+    count = images.shape[0] * images.shape[1] * images.shape[2]
+    mean = total / count
+    std = np.sqrt(np.maximum(total_sq / count - mean ** 2, 0.0))
+    return tuple(float(m) for m in mean), tuple(float(s) for s in std)
+
+
+def _build_cifar10(cfg: DataConfig, image_size) -> DataBundle:
+    arrays = load_cifar10(cfg.data_path)
+    num_train_all = len(arrays.train_labels)
+    if not 0 <= cfg.valid_size < num_train_all:
+        raise EnasError(f"--valid_size={cfg.valid_size} must be in [0, {num_train_all}): the "
+                        f"CIFAR-10 data in {cfg.data_path!r} has {num_train_all} training images")
+    split = num_train_all - cfg.valid_size
+    train_images, train_labels = arrays.train_images[:split], arrays.train_labels[:split]
+    mean, std = _channel_stats(train_images)
+    image_size = image_size or CIFAR_SIZE
+
+    def batches(images_t, labels_t, batch_size, shuffle):
+        """Batches of ``(images resized to image_size, labels)`` by index: shuffling and
+        gathering indices (not images) keeps one copy of the arrays and lets a training epoch
+        be a full permutation, like the original's queue over the whole array."""
+        count = int(labels_t.shape[0])
+        dataset = tf.data.Dataset.range(count)
+        if shuffle:
+            dataset = dataset.shuffle(count, seed=cfg.seed, reshuffle_each_iteration=True).repeat()
+        dataset = dataset.batch(batch_size, drop_remainder=shuffle)
+
+        def load(index):
+            images = resize_images(tf.gather(images_t, index), image_size)
+            return tf.ensure_shape(images, [None, *image_size, 3]), tf.gather(labels_t, index)
+        return dataset.map(load, num_parallel_calls=AUTOTUNE, deterministic=not shuffle)
+
+    def constants(images, labels):
+        # uint8 stays uint8 (3 KiB per image); floats are made per batch.
+        return tf.constant(images), tf.constant(labels.astype(np.int32))
+
+    train = _augmented(batches(*constants(train_images, train_labels), cfg.batch_size, True),
+                       cfg, mean, std)
+    valid = reward = None
+    if cfg.valid_size:
+        valid_t = constants(arrays.train_images[split:], arrays.train_labels[split:])
+        valid = _eval_batches(batches(*valid_t, cfg.eval_batch_size, False), image_size, mean,
+                              std, deterministic=True)
+        reward = _eval_batches(batches(*valid_t, cfg.batch_size, True), image_size, mean, std,
+                               deterministic=False)
+    test = _eval_batches(batches(*constants(arrays.test_images, arrays.test_labels),
+                                 cfg.eval_batch_size, False), image_size, mean, std,
+                         deterministic=True)
+    counts = {"train": split, "valid": cfg.valid_size, "test": len(arrays.test_labels)}
+    return DataBundle(train, valid, test, reward, len(arrays.class_names), arrays.class_names,
+                      (image_size[0], image_size[1], 3), counts, mean, std)
+
+
+# ---------------------------------------------------------------- TFRecord shards
+
+
+def _records(source: RecordSource, split: str, shuffle: bool, seed: int) -> tf.data.Dataset:
+    """Serialised records of one split: shuffled+repeated over parallel-interleaved shards, or in
+    file order for one deterministic pass."""
+    files = source.shards[split]
+    if not shuffle:
+        return tf.data.TFRecordDataset(files)
+    dataset = tf.data.Dataset.from_tensor_slices(files)
+    dataset = dataset.shuffle(len(files), seed=seed, reshuffle_each_iteration=True).repeat()
+    dataset = dataset.interleave(tf.data.TFRecordDataset, cycle_length=min(len(files), 8),
+                                 block_length=1, num_parallel_calls=AUTOTUNE, deterministic=False)
+    avg_bytes = max(1, source.bytes[split] // max(1, source.counts[split]))
+    buffer = max(1, min(source.counts[split], SHUFFLE_BUFFER_BYTES // avg_bytes))
+    return dataset.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
+
+
+def _tfrecord_image_size(source: RecordSource, image_size) -> Tuple[int, int]:
+    if image_size is not None:
+        return image_size
+    size_range = source.train_size_range
+    if size_range and size_range[0][0] == size_range[0][1] and size_range[1][0] == size_range[1][1]:
+        return size_range[0][0], size_range[1][0]
+    detail = (f" (training images range from {size_range[0][0]}x{size_range[1][0]} to "
+              f"{size_range[0][1]}x{size_range[1][1]})" if size_range else "")
+    raise EnasError(f"--image_size is required for {source.root!r}: its images differ in size"
+                    f"{detail}; pass e.g. --image_size=224 or --image_size=320x160")
+
+
+def _estimate_normalization(source: RecordSource, image_size) -> Tuple[tuple, tuple]:
+    """Mean/std of up to `NORMALIZATION_SAMPLE` training images at the target size (only for
+    folders whose manifest lacks a ``normalization`` entry)."""
+    def load(raw):
+        image, _ = decode_record(raw, image_size)
+        pixels = tf.reshape(resize_images(image, image_size), [-1, 3]) / 255.0
+        return tf.reduce_sum(pixels, 0), tf.reduce_sum(pixels ** 2, 0), tf.shape(pixels)[0]
+
+    dataset = _records(source, "train", False, 0).take(NORMALIZATION_SAMPLE).map(load, AUTOTUNE)
+    total, total_sq, count = np.zeros(3), np.zeros(3), 0
+    for s, sq, n in dataset.as_numpy_iterator():
+        total, total_sq, count = total + s, total_sq + sq, count + int(n)
+    mean = total / count
+    std = np.sqrt(np.maximum(total_sq / count - mean ** 2, 1e-12))
+    return tuple(float(m) for m in mean), tuple(float(s) for s in std)
+
+
+def _build_tfrecord(cfg: DataConfig, image_size) -> DataBundle:
+    source = open_record_source(cfg.data_path)
+    image_size = _tfrecord_image_size(source, image_size)
+    if source.mean is not None:
+        mean, std = source.mean, source.std
+    else:
+        mean, std = _estimate_normalization(source, image_size)
+    if min(std) <= 0 or not all(math.isfinite(v) for v in mean + std):
+        raise EnasError(f"normalisation of {source.root!r} is unusable (mean={mean}, std={std})")
+
+    def batches(split, batch_size, shuffle, seed):
+        """Decoded, resized batches; training/reward streams shuffle, repeat and drop the
+        remainder, eval streams make one ordered pass."""
+        def load(raw):
+            image, label = decode_record(raw, image_size)
+            return tf.ensure_shape(resize_images(image, image_size), [*image_size, 3]), label
+        dataset = _records(source, split, shuffle, seed).map(
+            load, num_parallel_calls=AUTOTUNE, deterministic=not shuffle)
+        return dataset.batch(batch_size, drop_remainder=shuffle)
+
+    train = _augmented(batches("train", cfg.batch_size, True, cfg.seed), cfg, mean, std)
+    datasets: Dict[str, Optional[tf.data.Dataset]] = {"valid": None, "test": None, "reward": None}
+    for split in ("valid", "test"):
+        if source.shards.get(split):
+            datasets[split] = _eval_batches(batches(split, cfg.eval_batch_size, False, cfg.seed),
+                                            image_size, mean, std, deterministic=True)
+    if source.shards.get("valid"):
+        datasets["reward"] = _eval_batches(batches("valid", cfg.batch_size, True, cfg.seed + 1),
+                                           image_size, mean, std, deterministic=False)
+    counts = {split: source.counts.get(split, 0) for split in ("train", "valid", "test")}
+    return DataBundle(train, datasets["valid"], datasets["test"], datasets["reward"],
+                      len(source.class_names), source.class_names,
+                      (image_size[0], image_size[1], 3), counts, tuple(mean), tuple(std))

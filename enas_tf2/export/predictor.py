@@ -1,0 +1,107 @@
+"""`Predictor`: classify image files with an `enas-export` directory (no enas_tf2 model code needed).
+
+Only the SavedModel's ``serving_default`` signature and ``labels.json`` are used, so a prediction
+here is exactly what any TensorFlow Serving client of the export would get.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import List, Sequence
+
+import numpy as np
+import tensorflow as tf
+
+from enas_tf2.errors import EnasError
+from enas_tf2.export.saved_model import LABELS_FILE, SIGNATURE_ENCODED
+
+_BATCH = 16   # images decoded and scored per signature call
+
+
+def _read_file(path: str) -> bytes:
+    if os.path.isdir(path):
+        raise EnasError(f"{path} is a directory, not an image file")
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except FileNotFoundError:
+        raise EnasError(f"image file {path} does not exist") from None
+    except OSError as err:
+        raise EnasError(f"cannot read image file {path}: {err.strerror}") from None
+
+
+def _check_decodable(path: str, data: bytes) -> None:
+    """EnasError naming `path` if TensorFlow cannot decode it as an image."""
+    try:
+        tf.io.decode_image(data, channels=3, expand_animations=False)
+    except (tf.errors.InvalidArgumentError, ValueError):
+        raise EnasError(f"{path} is not a readable image (expected JPEG, PNG, GIF, BMP or WebP)"
+                        ) from None
+
+
+class Predictor:
+    """Loads an export directory and returns top-k classes for image files.
+
+    Args:
+      model_dir: an `enas-export` output directory (SavedModel + ``labels.json``).
+    """
+
+    def __init__(self, model_dir: str):
+        if not os.path.isdir(model_dir):
+            raise EnasError(f"--model_dir {model_dir} does not exist")
+        if not os.path.isfile(os.path.join(model_dir, "saved_model.pb")):
+            raise EnasError(f"--model_dir {model_dir} holds no SavedModel (saved_model.pb); "
+                            f"create one with enas-export")
+        try:
+            with open(os.path.join(model_dir, LABELS_FILE)) as f:
+                self.class_names: List[str] = list(json.load(f)["class_names"])
+        except (OSError, ValueError, KeyError):
+            raise EnasError(f"--model_dir {model_dir} has no readable {LABELS_FILE} with "
+                            f"'class_names'") from None
+        self.model_dir = model_dir
+        self._loaded = tf.saved_model.load(model_dir)
+        if SIGNATURE_ENCODED not in self._loaded.signatures:
+            raise EnasError(f"the SavedModel in {model_dir} has no {SIGNATURE_ENCODED!r} signature")
+        self._serve = self._loaded.signatures[SIGNATURE_ENCODED]
+
+    @property
+    def num_classes(self) -> int:
+        """Number of classes the model scores."""
+        return len(self.class_names)
+
+    def probabilities(self, encoded_images: Sequence[bytes]) -> np.ndarray:
+        """Class probabilities, float32 ``[len(encoded_images), num_classes]``, for encoded images."""
+        if not encoded_images:
+            return np.zeros([0, self.num_classes], np.float32)
+        outputs = self._serve(images=tf.constant(list(encoded_images), dtype=tf.string))
+        return outputs["probabilities"].numpy()
+
+    def predict_files(self, paths: Sequence[str], top_k: int = 5) -> List[dict]:
+        """Top-k predictions per file, in input order.
+
+        Returns one dict per path: ``{"image": path, "top_k": [{"class_id": int, "class_name":
+        str, "probability": float}, ...]}`` with the most probable class first (``top_k`` is
+        capped at the number of classes). Raises EnasError naming the first missing, unreadable
+        or non-image file.
+        """
+        if top_k < 1:
+            raise EnasError(f"--top_k must be at least 1, got {top_k}")
+        k = min(top_k, self.num_classes)
+        results = []
+        for start in range(0, len(paths), _BATCH):
+            batch_paths = list(paths[start:start + _BATCH])
+            data = [_read_file(p) for p in batch_paths]
+            try:
+                probs = self.probabilities(data)
+            except tf.errors.InvalidArgumentError:
+                # Name the culprit: decode each file of the failed batch on its own.
+                for path, blob in zip(batch_paths, data):
+                    _check_decodable(path, blob)
+                raise
+            for path, row in zip(batch_paths, probs):
+                order = np.argsort(-row, kind="stable")[:k]
+                results.append({"image": path, "top_k": [
+                    {"class_id": int(c), "class_name": self.class_names[c],
+                     "probability": float(row[c])} for c in order]})
+        return results

@@ -1,0 +1,120 @@
+"""`export_run`: a trained run directory → a self-contained SavedModel for serving.
+
+The export directory holds:
+- the SavedModel (``saved_model.pb``, ``variables/``) with two signatures:
+  ``serving_default``: ``images`` tf.string [B] of encoded JPEG/PNG/GIF/BMP bytes, any size;
+  ``serving_images``: ``images`` float32 [B, H, W, 3] pixels in 0..255, any H and W.
+  Both decode/resize/standardise INSIDE the graph with the training run's constants (the same
+  `preprocess_for_eval` the input pipeline uses for evaluation) and return ``probabilities``
+  float32 [B, C], ``classes`` int64 [B] and ``class_names`` string [B].
+- ``model.keras``: the bare network (standardised images in, logits out), for Keras users;
+- ``arch.json`` (the architecture), ``labels.json`` (``class_names``) and ``preprocessing.json``
+  (``image_size``, ``mean``, ``std``) needed to feed ``model.keras`` correctly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+import keras
+import tensorflow as tf
+
+from enas_tf2.data.preprocess import preprocess_for_eval
+from enas_tf2.errors import EnasError
+from enas_tf2.export.trained_run import TrainedRun, load_trained_run
+
+SIGNATURE_ENCODED = "serving_default"
+SIGNATURE_PIXELS = "serving_images"
+KERAS_FILE = "model.keras"
+ARCH_FILE = "arch.json"
+LABELS_FILE = "labels.json"
+PREPROCESSING_FILE = "preprocessing.json"
+
+
+def _serving_functions(run: TrainedRun):
+    """The two signature functions, closing over the network and the run's constants."""
+    height, width = run.image_size
+    names = tf.constant(run.class_names)
+
+    def _predict(standardised):
+        logits = run.net(standardised, training=False)
+        probabilities = tf.nn.softmax(tf.cast(logits, tf.float32), axis=-1)
+        classes = tf.argmax(probabilities, axis=-1)
+        return {"probabilities": probabilities, "classes": classes,
+                "class_names": tf.gather(names, classes)}
+
+    def _decode_one(encoded):
+        # Images of a batch have different sizes: decode and resize one by one, then stack.
+        image = tf.io.decode_image(encoded, channels=3, expand_animations=False)
+        image.set_shape([None, None, 3])
+        return preprocess_for_eval(image, run.image_size, run.mean, run.std)
+
+    def serve_encoded(images):
+        standardised = tf.map_fn(_decode_one, images,
+                                 fn_output_signature=tf.TensorSpec([height, width, 3], tf.float32))
+        return _predict(standardised)
+
+    def serve_pixels(images):
+        return _predict(preprocess_for_eval(images, run.image_size, run.mean, run.std))
+
+    return serve_encoded, serve_pixels
+
+
+def _write_json(path: str, obj) -> None:
+    with open(path, "w") as f:
+        json.dump(obj, f, indent=2)
+        f.write("\n")
+
+
+def _prepare_export_dir(export_dir: str, overwrite: bool) -> None:
+    if os.path.exists(export_dir) and not os.path.isdir(export_dir):
+        raise EnasError(f"--export_dir {export_dir} exists and is not a directory")
+    if os.path.isdir(export_dir) and os.listdir(export_dir):
+        if not overwrite:
+            raise EnasError(f"--export_dir {export_dir} is not empty; choose a new folder or "
+                            f"pass --overwrite")
+        shutil.rmtree(export_dir)
+    try:
+        os.makedirs(export_dir, exist_ok=True)
+    except OSError as err:
+        raise EnasError(f"cannot create --export_dir {export_dir}: {err.strerror}") from None
+
+
+def export_trained(run: TrainedRun, export_dir: str) -> None:
+    """Writes the SavedModel, ``model.keras`` and the JSON side files of `run` into `export_dir`."""
+    serve_encoded, serve_pixels = _serving_functions(run)
+    archive = keras.export.ExportArchive()
+    archive.track(run.net)
+    archive.add_endpoint(SIGNATURE_ENCODED, serve_encoded,
+                         input_signature=[tf.TensorSpec([None], tf.string, name="images")])
+    archive.add_endpoint(SIGNATURE_PIXELS, serve_pixels,
+                         input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32,
+                                                        name="images")])
+    archive.write_out(export_dir, verbose=False)
+    run.net.save(os.path.join(export_dir, KERAS_FILE))
+    _write_json(os.path.join(export_dir, ARCH_FILE), run.arch_json)
+    _write_json(os.path.join(export_dir, LABELS_FILE),
+                {"class_names": run.class_names, "num_classes": len(run.class_names)})
+    _write_json(os.path.join(export_dir, PREPROCESSING_FILE), {
+        "image_size": list(run.image_size), "mean": list(run.mean), "std": list(run.std),
+        "note": "model.keras expects (pixels/255 - mean)/std of images resized (bilinear, "
+                "aspect ratio not kept) to image_size [H, W]; the SavedModel does this itself"})
+
+
+def export_run(train_dir: str, export_dir: str, overwrite: bool = False) -> TrainedRun:
+    """Exports the trained network of `train_dir` (``best/`` weights if present) to `export_dir`.
+
+    Raises EnasError when `train_dir` has no run_config.json or no checkpoint, when the checkpoint
+    does not fit the configuration, or when `export_dir` is not empty (unless `overwrite`).
+    Returns the restored run (checkpoint path, class names, ...) for reporting.
+    """
+    source, target = os.path.realpath(train_dir), os.path.realpath(export_dir)
+    if source == target or source.startswith(target + os.sep):
+        raise EnasError(f"--export_dir {export_dir} would overwrite the training directory "
+                        f"{train_dir}; choose a separate folder")
+    run = load_trained_run(train_dir)
+    _prepare_export_dir(export_dir, overwrite)
+    export_trained(run, export_dir)
+    return run

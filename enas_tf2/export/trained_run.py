@@ -1,0 +1,111 @@
+"""Reading a final-training run directory: `run_config.json` plus the trained weights.
+
+The contract (written by `enas_tf2.training.final_loop`):
+- ``TRAIN_DIR/run_config.json``: ``search_space``, ``arch`` (the space's ``to_json()``), ``child``
+  (the `MicroChildConfig` fields) and ``data`` (``image_size`` [H, W], ``mean``/``std`` in [0, 1]
+  units, ``class_names``, ``num_classes``).
+- ``TRAIN_DIR/best/`` (optional; best-validation weights) and ``TRAIN_DIR/ckpt/``: checkpoint
+  directories of ``tf.train.Checkpoint(model=net, ...)``. ``best/`` wins when present.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from typing import List, Tuple
+
+import keras
+import tensorflow as tf
+
+from enas_tf2.config import ControllerConfig, MicroChildConfig
+from enas_tf2.errors import EnasError
+from enas_tf2.search_space.registry import make_space
+
+RUN_CONFIG_FILE = "run_config.json"
+CHECKPOINT_DIRS = ("best", "ckpt")   # in order of preference
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainedRun:
+    """A trained network restored from a run directory, with its preprocessing constants."""
+
+    train_dir: str
+    checkpoint: str                  # checkpoint prefix the weights came from
+    net: keras.Model                 # built, restored, without the training-only aux head
+    arch_json: dict
+    image_size: Tuple[int, int]      # (H, W) the network was trained at
+    mean: Tuple[float, float, float]  # [0, 1] pixel units
+    std: Tuple[float, float, float]
+    class_names: List[str]
+
+
+def read_run_config(train_dir: str) -> dict:
+    """Parses and checks ``TRAIN_DIR/run_config.json``; EnasError naming what is missing."""
+    path = os.path.join(train_dir, RUN_CONFIG_FILE)
+    if not os.path.isdir(train_dir):
+        raise EnasError(f"training directory {train_dir} does not exist")
+    try:
+        with open(path) as f:
+            config = json.load(f)
+    except FileNotFoundError:
+        raise EnasError(f"{train_dir} has no {RUN_CONFIG_FILE}: it is not the --output_dir of a "
+                        f"final training run (enas-cnn --arch_json=... or --child_fixed_arc=...)"
+                        ) from None
+    except json.JSONDecodeError as err:
+        raise EnasError(f"{path} is not valid JSON ({err.msg} at line {err.lineno})") from None
+    for key in ("search_space", "arch", "child", "data"):
+        if key not in config:
+            raise EnasError(f"{path} has no {key!r} entry")
+    for key in ("image_size", "mean", "std", "class_names"):
+        if key not in config["data"]:
+            raise EnasError(f"{path} has no data.{key!r} entry")
+    data = config["data"]
+    if len(data["image_size"]) != 2 or len(data["mean"]) != 3 or len(data["std"]) != 3:
+        raise EnasError(f"{path}: data.image_size must be [H, W] and data.mean/std 3 numbers each")
+    if int(data.get("num_classes", len(data["class_names"]))) != len(data["class_names"]):
+        raise EnasError(f"{path}: data.num_classes={data['num_classes']} but "
+                        f"{len(data['class_names'])} class names")
+    return config
+
+
+def find_checkpoint(train_dir: str) -> str:
+    """Newest checkpoint of ``best/``, else of ``ckpt/``; EnasError if there is none."""
+    for sub in CHECKPOINT_DIRS:
+        path = tf.train.latest_checkpoint(os.path.join(train_dir, sub))
+        if path:
+            return path
+    raise EnasError(f"no trained checkpoint in {train_dir} (looked in "
+                    f"{' and '.join(os.path.join(train_dir, s) for s in CHECKPOINT_DIRS)}); "
+                    f"train first or point --output_dir at a finished run")
+
+
+def load_trained_run(train_dir: str) -> TrainedRun:
+    """Rebuilds the run's fixed network (no aux head: export is inference) and restores its weights."""
+    config = read_run_config(train_dir)
+    checkpoint = find_checkpoint(train_dir)
+    data = config["data"]
+    fields = {f.name for f in dataclasses.fields(MicroChildConfig)}
+    child = {k: v for k, v in config["child"].items() if k in fields}
+    child.update(num_classes=len(data["class_names"]), use_aux_heads=False)
+    try:
+        space = make_space(config["search_space"], MicroChildConfig(**child), ControllerConfig())
+        arch = space.arch_from_json(config["arch"])
+    except EnasError as err:
+        raise EnasError(f"{os.path.join(train_dir, RUN_CONFIG_FILE)}: {err}") from None
+    height, width = (int(v) for v in data["image_size"])
+    net = space.build_fixed(arch, total_steps=1)
+    net.build((None, height, width, 3))
+    try:
+        status = tf.train.Checkpoint(model=net).restore(checkpoint)
+        status.expect_partial()
+        # Every variable of the rebuilt net must come from the checkpoint (none left at its init).
+        status.assert_existing_objects_matched()
+    except (AssertionError, ValueError, tf.errors.OpError) as err:
+        raise EnasError(f"checkpoint {checkpoint} does not match the network described by "
+                        f"{RUN_CONFIG_FILE} ({str(err).strip().splitlines()[0][:200]})") from None
+    return TrainedRun(train_dir=train_dir, checkpoint=checkpoint, net=net,
+                      arch_json=config["arch"], image_size=(height, width),
+                      mean=tuple(float(v) for v in data["mean"]),
+                      std=tuple(float(v) for v in data["std"]),
+                      class_names=[str(c) for c in data["class_names"]])

@@ -1,0 +1,40 @@
+"""The network stem: 3x3 conv (no bias) to 3F channels -> BN, no ReLU (ENAS_SPEC §1.2)."""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from enas_tf2.layers.batch_norm import BatchNorm
+
+
+class Stem(keras.layers.Layer):
+    """3x3 SAME conv to ``filters`` channels (3F in ENAS), then BN. The first cell gets (stem, stem).
+
+    Args:
+        filters: output channels.
+        batch_stats_only: BN mode, see :class:`BatchNorm`.
+    """
+
+    def __init__(self, filters: int, batch_stats_only: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.filters = int(filters)
+        self.batch_stats_only = bool(batch_stats_only)
+        self.bn = BatchNorm(batch_stats_only=batch_stats_only, name="bn")
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight(shape=(3, 3, input_shape[-1], self.filters),
+                                      initializer=keras.initializers.HeNormal(), name="kernel")
+        self.bn.build(self.compute_output_shape(input_shape))
+
+    def call(self, x, training=None):
+        y = tf.nn.conv2d(x, self.kernel, strides=1, padding="SAME")
+        return self.bn(y, training=training)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.filters,)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(filters=self.filters, batch_stats_only=self.batch_stats_only)
+        return config

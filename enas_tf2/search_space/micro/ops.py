@@ -1,0 +1,40 @@
+"""The micro space's operation ids (ENAS_SPEC §1.2): the single table that gives `op` tokens a meaning.
+
+Every other module (controller biases, weight-shared child, fixed network, printing) reads op ids
+through the names defined here, so the integer codes of the original token strings appear once.
+"""
+
+from __future__ import annotations
+
+from enas_tf2.errors import EnasError
+
+SEP_CONV_3X3 = 0
+SEP_CONV_5X5 = 1
+AVG_POOL_3X3 = 2
+MAX_POOL_3X3 = 3
+IDENTITY = 4
+
+# Indexed by op id; these are the names used in logs, `describe()` and `op_counts()`.
+OP_NAMES = ("sep_conv_3x3", "sep_conv_5x5", "avg_pool_3x3", "max_pool_3x3", "identity")
+NUM_OPS = len(OP_NAMES)
+
+SEP_CONV_OPS = (SEP_CONV_3X3, SEP_CONV_5X5)
+POOL_OPS = (AVG_POOL_3X3, MAX_POOL_3X3)
+
+# Separable convolutions: kernel size by op id (each is applied twice, ENAS_SPEC §1.2).
+SEP_CONV_KERNEL_SIZE = {SEP_CONV_3X3: 3, SEP_CONV_5X5: 5}
+
+
+def op_name(op_id: int) -> str:
+    """The name of op `op_id` (e.g. ``2 -> "avg_pool_3x3"``); EnasError for an unknown id."""
+    if isinstance(op_id, bool) or not isinstance(op_id, int) or not 0 <= op_id < NUM_OPS:
+        raise EnasError(f"unknown micro op id {op_id!r}: must be an integer in [0, {NUM_OPS - 1}]")
+    return OP_NAMES[op_id]
+
+
+def op_id(name: str) -> int:
+    """The id of the op called `name` (inverse of `op_name`); EnasError naming the valid names."""
+    try:
+        return OP_NAMES.index(name)
+    except ValueError:
+        raise EnasError(f"unknown micro op {name!r}: must be one of {', '.join(OP_NAMES)}") from None

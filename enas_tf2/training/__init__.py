@@ -1,0 +1,1 @@
+"""Training machinery: distribution strategy, checkpoints, progress logs, search and final loops."""

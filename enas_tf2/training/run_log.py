@@ -1,0 +1,144 @@
+"""What a run tells people and tools: console lines, `progress.jsonl`, `archs.jsonl`, TensorBoard.
+
+Only the chief writes files. `progress.jsonl` holds one JSON object per finished epoch; on resume,
+lines of epochs that will be run again (written after the restored checkpoint) are dropped, so each
+epoch appears exactly once however often the run was killed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from typing import Optional
+
+import tensorflow as tf
+from absl import logging
+
+
+def _jsonable(value):
+    if hasattr(value, "numpy"):
+        value = value.numpy()
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return value
+
+
+def write_json(path: str, obj: dict) -> None:
+    """Writes `obj` as pretty JSON atomically (a kill never leaves half a file)."""
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(obj, f, indent=2, default=_jsonable)
+        f.write("\n")
+    os.replace(tmp, path)
+
+
+def read_jsonl(path: str) -> list:
+    """Reads a JSON-lines file; a torn last line (killed mid-write) is ignored."""
+    if not os.path.exists(path):
+        return []
+    rows = []
+    with open(path) as f:
+        for line in f:
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                break
+    return rows
+
+
+def format_duration(seconds: float) -> str:
+    """`3h05m`, `4m12s`, `9s`."""
+    seconds = int(max(0, seconds))
+    if seconds >= 3600:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    if seconds >= 60:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds}s"
+
+
+class RunLog:
+    """Console progress, JSON-lines records and TensorBoard scalars of one run.
+
+    Args:
+      output_dir: the run folder.
+      is_chief: non-chief workers log to the console only.
+      resume_epoch: first epoch that will run now; progress rows of later epochs are dropped.
+    """
+
+    def __init__(self, output_dir: str, is_chief: bool = True, resume_epoch: int = 0):
+        self.output_dir = output_dir
+        self.is_chief = is_chief
+        self.progress_path = os.path.join(output_dir, "progress.jsonl")
+        self.archs_path = os.path.join(output_dir, "archs.jsonl")
+        self._writer = None
+        self._tty = sys.stderr.isatty()
+        if is_chief:
+            kept = [r for r in read_jsonl(self.progress_path) if r.get("epoch", -1) < resume_epoch]
+            with open(self.progress_path, "w") as f:
+                f.writelines(json.dumps(r) + "\n" for r in kept)
+            self._writer = tf.summary.create_file_writer(os.path.join(output_dir, "tensorboard"))
+
+    def info(self, message: str) -> None:
+        """A line for the person watching (absl log, so it carries a timestamp)."""
+        if self._tty:
+            sys.stderr.write("\r\033[K")  # clear a progress bar drawn on this line
+        logging.info(message)
+
+    def bar(self, text: str) -> None:
+        """Redraws a one-line progress bar when stderr is a terminal (no-op otherwise)."""
+        if self._tty:
+            sys.stderr.write("\r\033[K" + text[:160])
+            sys.stderr.flush()
+
+    def epoch(self, record: dict) -> None:
+        """Appends one finished epoch to `progress.jsonl`."""
+        if self.is_chief:
+            with open(self.progress_path, "a") as f:
+                f.write(json.dumps(record, default=_jsonable) + "\n")
+
+    def archs(self, records: list) -> None:
+        """Appends evaluated architectures (with their rewards) to `archs.jsonl`."""
+        if self.is_chief and records:
+            with open(self.archs_path, "a") as f:
+                f.writelines(json.dumps(r, default=_jsonable) + "\n" for r in records)
+
+    def scalars(self, step: int, values: dict, prefix: str = "") -> None:
+        """TensorBoard scalars (chief only)."""
+        if self._writer is None:
+            return
+        with self._writer.as_default(step=int(step)):
+            for key, value in values.items():
+                if value is not None:
+                    tf.summary.scalar(prefix + key, float(value))
+
+    def flush(self) -> None:
+        if self._writer is not None:
+            self._writer.flush()
+
+
+class RateMeter:
+    """Images/s and ETA over a window of steps."""
+
+    def __init__(self, total_steps: int, done_steps: int = 0):
+        self.total = total_steps
+        self.done = done_steps
+        self.start = time.time()
+        self.start_done = done_steps
+        self.images = 0
+
+    def update(self, steps: int, images: int) -> None:
+        self.done += steps
+        self.images += images
+
+    @property
+    def images_per_s(self) -> float:
+        return self.images / max(1e-9, time.time() - self.start)
+
+    @property
+    def eta_s(self) -> Optional[float]:
+        ran = self.done - self.start_done
+        if ran <= 0:
+            return None
+        return (time.time() - self.start) / ran * (self.total - self.done)

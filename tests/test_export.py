@@ -1,0 +1,211 @@
+"""`enas-export`: run directory → SavedModel, scored in a FRESH process on real images."""
+
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from enas_tf2.config import MicroChildConfig
+from enas_tf2.data.cifar10 import load_cifar10
+from enas_tf2.data.preprocess import preprocess_for_eval
+from enas_tf2.errors import EnasError
+from enas_tf2.export.saved_model import export_run
+from enas_tf2.search_space.micro.arch import MicroArch
+from enas_tf2.search_space.micro.net import MicroNet
+
+PUBLISHED = ("0 2 0 0 0 4 0 1 0 4 1 1 1 0 0 1 0 2 1 1 "
+             "1 0 1 0 0 3 0 2 1 1 3 1 1 0 0 4 0 3 1 1")
+FLOWERS = ["daisy", "dandelion", "roses", "sunflowers", "tulips"]
+MEAN, STD = (0.49, 0.48, 0.45), (0.25, 0.24, 0.26)
+IMAGE_SIZE = (40, 48)   # not square and not CIFAR's 32: every serving input gets resized
+
+
+def write_train_dir(root: pathlib.Path, class_names=FLOWERS, image_size=IMAGE_SIZE,
+                    checkpoint_dir="best", seed=0):
+    """A final-training run directory as `enas_tf2.training.final_loop` writes it.
+
+    A tiny net (N=1, F=4, aux head on) takes one eager SGD step so weights and BN moving statistics
+    are no longer at their initial values, then is saved with `tf.train.CheckpointManager`.
+    Returns ``(train_dir, net)``.
+    """
+    tf.random.set_seed(seed)
+    child = MicroChildConfig(num_layers=1, num_cells=5, out_filters=4,
+                             num_classes=len(class_names), keep_prob=0.8, drop_path_keep_prob=0.6,
+                             use_aux_heads=True)
+    arch = MicroArch.from_tokens(PUBLISHED)
+    net = MicroNet(arch, child.num_layers, child.num_cells, child.out_filters, child.num_classes,
+                   child.keep_prob, child.drop_path_keep_prob, child.use_aux_heads, total_steps=10)
+    height, width = image_size
+    net.build((None, height, width, 3))
+    optimizer = keras.optimizers.SGD(0.1, momentum=0.9)
+    images = tf.random.normal([6, height, width, 3])
+    labels = tf.constant([i % len(class_names) for i in range(6)])
+    with tf.GradientTape() as tape:
+        logits, aux_logits = net(images, training=True, step=0)
+        loss = sum(tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels, out))
+                   for out in (logits, aux_logits))
+    variables = net.trainable_variables
+    optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+    train_dir = root / "train"
+    manager = tf.train.CheckpointManager(
+        tf.train.Checkpoint(model=net, optimizer=optimizer, step=tf.Variable(1, dtype=tf.int64)),
+        str(train_dir / checkpoint_dir), max_to_keep=2)
+    manager.save()
+    config = {"search_space": "micro", "arch": arch.to_json(),
+              "child": {"num_layers": child.num_layers, "num_cells": child.num_cells,
+                        "out_filters": child.out_filters, "num_classes": child.num_classes,
+                        "keep_prob": child.keep_prob,
+                        "drop_path_keep_prob": child.drop_path_keep_prob,
+                        "use_aux_heads": child.use_aux_heads, "aux_weight": child.aux_weight},
+              "data": {"image_size": list(image_size), "mean": list(MEAN), "std": list(STD),
+                       "class_names": list(class_names), "num_classes": len(class_names)}}
+    (train_dir / "run_config.json").write_text(json.dumps(config))
+    return train_dir, net
+
+
+def reference_probabilities(net, image_uint8, image_size=IMAGE_SIZE):
+    """What the in-memory network says: eval preprocessing, forward, softmax."""
+    x = preprocess_for_eval(tf.convert_to_tensor(image_uint8), image_size, MEAN, STD)
+    return tf.nn.softmax(net(x[None], training=False)).numpy()[0]
+
+
+def first_flower(flowers_dir, name="daisy"):
+    return sorted((flowers_dir / name).glob("*.jpg"))[0]
+
+
+def cifar_png(cifar10_dir, tmp_path, index=0):
+    """A real CIFAR-10 test image (uint8 [32, 32, 3]) and its lossless PNG file."""
+    image = load_cifar10(str(cifar10_dir)).test_images[index]
+    path = tmp_path / f"cifar_test_{index}.png"
+    path.write_bytes(tf.io.encode_png(image).numpy())
+    return image, path
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    root = tmp_path_factory.mktemp("export")
+    train_dir, net = write_train_dir(root)
+    export_dir = root / "exported"
+    run = export_run(str(train_dir), str(export_dir))
+    return train_dir, export_dir, net, run
+
+
+# Runs in a new interpreter with nothing but TensorFlow: proves the export is self-contained.
+_FRESH_SCRIPT = """
+import json, sys
+import numpy as np
+import tensorflow as tf
+export_dir, out_path, *files = sys.argv[1:]
+model = tf.saved_model.load(export_dir)
+blobs = [open(f, "rb").read() for f in files]
+encoded = model.signatures["serving_default"](images=tf.constant(blobs))
+pixels = [tf.cast(tf.io.decode_image(b, channels=3, expand_animations=False), tf.float32)
+          for b in blobs]
+by_pixels = [model.signatures["serving_images"](images=p[None]) for p in pixels]
+json.dump({"encoded": encoded["probabilities"].numpy().tolist(),
+           "classes": encoded["classes"].numpy().tolist(),
+           "class_names": [c.decode() for c in encoded["class_names"].numpy()],
+           "pixels": [o["probabilities"].numpy()[0].tolist() for o in by_pixels]},
+          open(out_path, "w"))
+"""
+
+
+def test_fresh_process_scores_real_images_like_the_in_memory_model(
+        exported, flowers_dir, cifar10_dir, tmp_path):
+    _, export_dir, net, _ = exported
+    jpeg = first_flower(flowers_dir)
+    cifar_image, png = cifar_png(cifar10_dir, tmp_path)
+    out = tmp_path / "fresh.json"
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    proc = subprocess.run([sys.executable, "-c", _FRESH_SCRIPT, str(export_dir), str(out),
+                           str(jpeg), str(png)], capture_output=True, text=True, env=env,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    got = json.loads(out.read_text())
+
+    jpeg_pixels = tf.io.decode_jpeg(jpeg.read_bytes(), channels=3).numpy()
+    expected = np.stack([reference_probabilities(net, jpeg_pixels),
+                         reference_probabilities(net, cifar_image)])
+    np.testing.assert_allclose(got["encoded"], expected, atol=1e-5)
+    np.testing.assert_allclose(got["pixels"], expected, atol=1e-5)
+    assert got["classes"] == expected.argmax(-1).tolist()
+    assert got["class_names"] == [FLOWERS[c] for c in expected.argmax(-1)]
+    # The network is not trivially constant: the two images get different distributions.
+    assert np.abs(expected[0] - expected[1]).max() > 1e-4
+
+
+def test_side_files_and_keras_file(exported, flowers_dir):
+    train_dir, export_dir, net, run = exported
+    assert run.checkpoint.startswith(str(train_dir / "best"))
+    assert json.loads((export_dir / "arch.json").read_text())["tokens"] == PUBLISHED
+    assert json.loads((export_dir / "labels.json").read_text())["class_names"] == FLOWERS
+    prep = json.loads((export_dir / "preprocessing.json").read_text())
+    assert prep["image_size"] == list(IMAGE_SIZE) and prep["mean"] == list(MEAN)
+    loaded = keras.saving.load_model(str(export_dir / "model.keras"))
+    assert isinstance(loaded, MicroNet) and loaded.arch.tokens() == PUBLISHED
+    pixels = tf.io.decode_jpeg(first_flower(flowers_dir, "roses").read_bytes(), channels=3)
+    np.testing.assert_allclose(reference_probabilities(loaded, pixels),
+                               reference_probabilities(net, pixels), atol=1e-6)
+
+
+def test_export_prefers_best_over_ckpt(tmp_path):
+    train_dir, _ = write_train_dir(tmp_path, checkpoint_dir="ckpt", seed=1)
+    _, best_net = write_train_dir(tmp_path / "other", checkpoint_dir="best", seed=2)
+    # Put a `best/` with different weights next to `ckpt/`: export must take it.
+    tf.train.CheckpointManager(tf.train.Checkpoint(model=best_net), str(train_dir / "best"),
+                               max_to_keep=1).save()
+    from enas_tf2.export.trained_run import load_trained_run
+    run = load_trained_run(str(train_dir))
+    assert "best" in run.checkpoint
+    image = np.full(IMAGE_SIZE + (3,), 128, np.uint8)
+    np.testing.assert_allclose(reference_probabilities(run.net, image),
+                               reference_probabilities(best_net, image), atol=1e-6)
+
+
+def test_errors_no_checkpoint_no_config_and_non_empty_export_dir(tmp_path):
+    train_dir, _ = write_train_dir(tmp_path)
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    (busy / "keep.txt").write_text("someone's file")
+    with pytest.raises(EnasError, match="not empty"):
+        export_run(str(train_dir), str(busy))
+    assert (busy / "keep.txt").exists()
+    with pytest.raises(EnasError, match="would overwrite the training directory"):
+        export_run(str(train_dir), str(train_dir.parent), overwrite=True)
+    with pytest.raises(EnasError, match="would overwrite the training directory"):
+        export_run(str(train_dir), str(train_dir), overwrite=True)
+    empty = tmp_path / "empty_run"
+    empty.mkdir()
+    with pytest.raises(EnasError, match="no run_config.json"):
+        export_run(str(empty), str(tmp_path / "out1"))
+    (empty / "run_config.json").write_text((train_dir / "run_config.json").read_text())
+    with pytest.raises(EnasError, match="no trained checkpoint"):
+        export_run(str(empty), str(tmp_path / "out2"))
+    config = json.loads((train_dir / "run_config.json").read_text())
+    config["child"]["out_filters"] = 6   # the checkpoint was trained with 4
+    (train_dir / "run_config.json").write_text(json.dumps(config))
+    with pytest.raises(EnasError, match="does not match"):
+        export_run(str(train_dir), str(tmp_path / "out3"))
+    assert not (tmp_path / "out1").exists() and not (tmp_path / "out3").exists()
+
+
+def test_cli_without_checkpoint_prints_one_line_and_fails(tmp_path):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "run_config.json").write_text(json.dumps({
+        "search_space": "micro", "arch": MicroArch.from_tokens(PUBLISHED).to_json(),
+        "child": {"num_layers": 1, "num_cells": 5, "out_filters": 4},
+        "data": {"image_size": [32, 32], "mean": list(MEAN), "std": list(STD),
+                 "class_names": FLOWERS}}))
+    proc = subprocess.run([sys.executable, "-m", "enas_tf2.cli.export_main",
+                           f"--output_dir={run_dir}", f"--export_dir={tmp_path / 'out'}"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: no trained checkpoint in"), proc.stderr
