@@ -109,12 +109,53 @@ def test_augment_for_train_composition_matches_its_parts():
     mean, std = (0.5, 0.5, 0.5), (0.25, 0.25, 0.25)
     image = _ramp_image(40, 24)
     seed = tf.constant([5, 9], tf.int64)
-    crop_seed, flip_seed, cut_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 3))
+    geometry_seed, cut_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
+    crop_seed, flip_seed = tf.unstack(tf.random.experimental.stateless_split(geometry_seed, 2))
     expected = augment.pad_and_random_crop(image, 5, 3, crop_seed)
     expected = augment.random_flip_left_right(expected, flip_seed)
     expected = augment.cutout(augment.standardize(expected, mean, std), 6, cut_seed)
     out = augment.augment_for_train(image, seed, mean, std, cutout_size=6)
     np.testing.assert_allclose(out.numpy(), expected.numpy(), atol=1e-6)
+
+
+def test_standardize_uint8_and_float_paths_agree():
+    rng = np.random.default_rng(1)
+    pixels = rng.integers(0, 256, size=(2, 5, 4, 3)).astype(np.uint8)
+    mean, std = (0.49, 0.48, 0.45), (0.25, 0.24, 0.26)
+    expected = (pixels / 255.0 - np.array(mean)) / np.array(std)
+    from_uint8 = augment.standardize(tf.constant(pixels), mean, std)
+    from_float = augment.standardize(tf.constant(pixels, tf.float32), mean, std)
+    assert from_uint8.dtype == tf.float32 and from_float.dtype == tf.float32
+    np.testing.assert_allclose(from_uint8.numpy(), expected, atol=2e-6)
+    np.testing.assert_allclose(from_float.numpy(), expected, atol=2e-6)
+    np.testing.assert_allclose(augment.standardize(tf.constant(pixels[0]), mean, std).numpy(),
+                               expected[0], atol=2e-6)
+
+
+def test_batched_cutout_draws_one_square_per_image():
+    batch = tf.ones([8, 20, 20, 1])
+    out = augment.cutout(batch, 5, [4, 4]).numpy()
+    holes = out[..., 0] == 0
+    corners = []
+    for hole in holes:
+        rows, cols = np.nonzero(hole)
+        top, left = rows.min(), cols.min()
+        expected = np.zeros([20, 20], bool)
+        expected[top:top + 5, left:left + 5] = True
+        np.testing.assert_array_equal(hole, expected)
+        corners.append((top, left))
+    assert len(set(corners)) > 1
+    # The first image of a batch gets the square a single image gets with the same seed.
+    single = augment.cutout(tf.ones([20, 20, 1]), 5, [4, 4]).numpy()
+    np.testing.assert_array_equal(single, out[0])
+
+
+def test_crop_and_flip_keeps_uint8_and_shape():
+    image = tf.constant(np.arange(32 * 32 * 3, dtype=np.int64).reshape(32, 32, 3) % 251, tf.uint8)
+    out = augment.crop_and_flip(image, [1, 2])
+    assert out.dtype == tf.uint8 and out.shape == (32, 32, 3)
+    again = augment.crop_and_flip(image, [1, 2])
+    np.testing.assert_array_equal(out.numpy(), again.numpy())
 
 
 def test_generator_seeds_are_reproducible():

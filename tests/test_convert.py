@@ -396,6 +396,8 @@ def test_bad_folders_and_arguments_raise_clear_errors(tmp_path):
         plan_conversion("image_folder", tiny, str(tmp_path / "out"), test_fraction=1.5)
     with pytest.raises(EnasError, match="is inside --input"):
         plan_conversion("image_folder", tiny, str(tmp_path / "tiny" / "out"))
+    with pytest.raises(EnasError, match="--num_shards=-1 and --max_side=0 must be 0 or more"):
+        convert("image_folder", tiny, str(tmp_path / "out"), num_shards=-1)
     _make_folder(tmp_path / "used", {"manifest.json": b"{}"})
     with pytest.raises(EnasError, match="already holds a converted dataset"):
         plan_conversion("image_folder", tiny, str(tmp_path / "used"), valid_fraction=0,

@@ -3,6 +3,8 @@
 import json
 import os
 import pathlib
+import re
+import shutil
 import subprocess
 import sys
 
@@ -16,6 +18,7 @@ from enas_tf2.data.cifar10 import load_cifar10
 from enas_tf2.data.preprocess import preprocess_for_eval
 from enas_tf2.errors import EnasError
 from enas_tf2.export.saved_model import export_run
+from enas_tf2.export.trained_run import load_trained_run
 from enas_tf2.search_space.micro.arch import MicroArch
 from enas_tf2.search_space.micro.net import MicroNet
 
@@ -26,13 +29,24 @@ MEAN, STD = (0.49, 0.48, 0.45), (0.25, 0.24, 0.26)
 IMAGE_SIZE = (40, 48)   # not square and not CIFAR's 32: every serving input gets resized
 
 
+def _sgd_step(net, optimizer, image_size, num_classes, step):
+    images = tf.random.normal([6, image_size[0], image_size[1], 3])
+    labels = tf.constant([i % num_classes for i in range(6)])
+    with tf.GradientTape() as tape:
+        logits, aux_logits = net(images, training=True, step=step)
+        loss = sum(tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels, out))
+                   for out in (logits, aux_logits))
+    variables = net.trainable_variables
+    optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+
+
 def write_train_dir(root: pathlib.Path, class_names=FLOWERS, image_size=IMAGE_SIZE,
-                    checkpoint_dir="best", seed=0):
+                    with_best=True, seed=0):
     """A final-training run directory as `enas_tf2.training.final_loop` writes it.
 
-    A tiny net (N=1, F=4, aux head on) takes one eager SGD step so weights and BN moving statistics
-    are no longer at their initial values, then is saved with `tf.train.CheckpointManager`.
-    Returns ``(train_dir, net)``.
+    A tiny net (N=1, F=4, aux head on) takes an eager SGD step (so weights and BN moving statistics
+    leave their initial values) and is saved to ``ckpt/``; with `with_best`, one more step follows
+    and those weights go to ``best/``. Returns ``(train_dir, net)``, `net` in its final state.
     """
     tf.random.set_seed(seed)
     child = MicroChildConfig(num_layers=1, num_cells=5, out_filters=4,
@@ -41,22 +55,17 @@ def write_train_dir(root: pathlib.Path, class_names=FLOWERS, image_size=IMAGE_SI
     arch = MicroArch.from_tokens(PUBLISHED)
     net = MicroNet(arch, child.num_layers, child.num_cells, child.out_filters, child.num_classes,
                    child.keep_prob, child.drop_path_keep_prob, child.use_aux_heads, total_steps=10)
-    height, width = image_size
-    net.build((None, height, width, 3))
+    net.build((None, image_size[0], image_size[1], 3))
     optimizer = keras.optimizers.SGD(0.1, momentum=0.9)
-    images = tf.random.normal([6, height, width, 3])
-    labels = tf.constant([i % len(class_names) for i in range(6)])
-    with tf.GradientTape() as tape:
-        logits, aux_logits = net(images, training=True, step=0)
-        loss = sum(tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels, out))
-                   for out in (logits, aux_logits))
-    variables = net.trainable_variables
-    optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
     train_dir = root / "train"
-    manager = tf.train.CheckpointManager(
-        tf.train.Checkpoint(model=net, optimizer=optimizer, step=tf.Variable(1, dtype=tf.int64)),
-        str(train_dir / checkpoint_dir), max_to_keep=2)
-    manager.save()
+    step = tf.Variable(0, dtype=tf.int64)
+    for sub in ("ckpt", "best") if with_best else ("ckpt",):
+        _sgd_step(net, optimizer, image_size, len(class_names), int(step.numpy()))
+        step.assign_add(1)
+        objects = {"model": net, "optimizer": optimizer, "step": step} if sub == "ckpt" else {
+            "model": net}
+        tf.train.CheckpointManager(tf.train.Checkpoint(**objects), str(train_dir / sub),
+                                   max_to_keep=2).save()
     config = {"search_space": "micro", "arch": arch.to_json(),
               "child": {"num_layers": child.num_layers, "num_cells": child.num_cells,
                         "out_filters": child.out_filters, "num_classes": child.num_classes,
@@ -73,6 +82,16 @@ def reference_probabilities(net, image_uint8, image_size=IMAGE_SIZE):
     """What the in-memory network says: eval preprocessing, forward, softmax."""
     x = preprocess_for_eval(tf.convert_to_tensor(image_uint8), image_size, MEAN, STD)
     return tf.nn.softmax(net(x[None], training=False)).numpy()[0]
+
+
+# TensorFlow's CPU build logs its CUDA probing from C++ at import time, before absl logging is
+# initialised, so TF_CPP_MIN_LOG_LEVEL cannot silence it. Everything else on stderr is ours.
+_TF_STARTUP_LOG = re.compile(r"^(WARNING: All log messages before absl::InitializeLog|[IWE]\d{4} )")
+
+
+def our_lines(stderr: str):
+    """The stderr lines written by enas_tf2 (TensorFlow's start-up logging removed)."""
+    return [l for l in stderr.strip().splitlines() if not _TF_STARTUP_LOG.match(l)]
 
 
 def first_flower(flowers_dir, name="daisy"):
@@ -141,8 +160,7 @@ def test_fresh_process_scores_real_images_like_the_in_memory_model(
 
 
 def test_side_files_and_keras_file(exported, flowers_dir):
-    train_dir, export_dir, net, run = exported
-    assert run.checkpoint.startswith(str(train_dir / "best"))
+    _, export_dir, net, _ = exported
     assert json.loads((export_dir / "arch.json").read_text())["tokens"] == PUBLISHED
     assert json.loads((export_dir / "labels.json").read_text())["class_names"] == FLOWERS
     prep = json.loads((export_dir / "preprocessing.json").read_text())
@@ -154,22 +172,26 @@ def test_side_files_and_keras_file(exported, flowers_dir):
                                reference_probabilities(net, pixels), atol=1e-6)
 
 
-def test_export_prefers_best_over_ckpt(tmp_path):
-    train_dir, _ = write_train_dir(tmp_path, checkpoint_dir="ckpt", seed=1)
-    _, best_net = write_train_dir(tmp_path / "other", checkpoint_dir="best", seed=2)
-    # Put a `best/` with different weights next to `ckpt/`: export must take it.
-    tf.train.CheckpointManager(tf.train.Checkpoint(model=best_net), str(train_dir / "best"),
-                               max_to_keep=1).save()
-    from enas_tf2.export.trained_run import load_trained_run
-    run = load_trained_run(str(train_dir))
-    assert "best" in run.checkpoint
+def test_export_takes_best_weights_and_falls_back_to_ckpt(exported, tmp_path):
+    train_dir, _, net, run = exported
     image = np.full(IMAGE_SIZE + (3,), 128, np.uint8)
+    # `best/` holds the final weights, `ckpt/` those one SGD step earlier: the export has `best/`.
+    assert run.checkpoint.startswith(str(train_dir / "best"))
     np.testing.assert_allclose(reference_probabilities(run.net, image),
-                               reference_probabilities(best_net, image), atol=1e-6)
+                               reference_probabilities(net, image), atol=1e-6)
+    copy = tmp_path / "no_best"
+    shutil.copytree(train_dir, copy)
+    shutil.rmtree(copy / "best")
+    fallback = load_trained_run(str(copy))
+    assert fallback.checkpoint.startswith(str(copy / "ckpt"))
+    assert np.abs(reference_probabilities(fallback.net, image)
+                  - reference_probabilities(net, image)).max() > 1e-6
 
 
-def test_errors_no_checkpoint_no_config_and_non_empty_export_dir(tmp_path):
-    train_dir, _ = write_train_dir(tmp_path)
+def test_errors_no_checkpoint_no_config_and_bad_export_dir(exported, tmp_path):
+    source = exported[0]
+    train_dir = tmp_path / "train"
+    shutil.copytree(source, train_dir)
     busy = tmp_path / "busy"
     busy.mkdir()
     (busy / "keep.txt").write_text("someone's file")
@@ -177,9 +199,7 @@ def test_errors_no_checkpoint_no_config_and_non_empty_export_dir(tmp_path):
         export_run(str(train_dir), str(busy))
     assert (busy / "keep.txt").exists()
     with pytest.raises(EnasError, match="would overwrite the training directory"):
-        export_run(str(train_dir), str(train_dir.parent), overwrite=True)
-    with pytest.raises(EnasError, match="would overwrite the training directory"):
-        export_run(str(train_dir), str(train_dir), overwrite=True)
+        export_run(str(train_dir), str(tmp_path), overwrite=True)
     empty = tmp_path / "empty_run"
     empty.mkdir()
     with pytest.raises(EnasError, match="no run_config.json"):
@@ -207,5 +227,5 @@ def test_cli_without_checkpoint_prints_one_line_and_fails(tmp_path):
                            f"--output_dir={run_dir}", f"--export_dir={tmp_path / 'out'}"],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: no trained checkpoint in"), proc.stderr
+    assert our_lines(proc.stderr) == [proc.stderr.strip().splitlines()[-1]]
+    assert our_lines(proc.stderr)[0].startswith("error: no trained checkpoint in"), proc.stderr

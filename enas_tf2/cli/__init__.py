@@ -1,1 +1,1 @@
-"""Console scripts: absl flag definitions and thin `main`s (enas-convert, enas-cnn, enas-export, enas-predict)."""
+"""Console scripts: absl flags and thin `main`s of enas-convert, enas-cnn, enas-export, enas-predict."""

@@ -18,6 +18,7 @@ import time
 from absl import app
 from absl import flags as absl_flags
 
+from enas_tf2.data.convert import convert   # TensorFlow-free until the input is validated
 from enas_tf2.errors import EnasError
 
 # A private FlagValues: `--output_dir`/`--seed` also exist in enas-cnn's flags, and both modules
@@ -81,10 +82,10 @@ def main(argv) -> None:
         raise EnasError(f"unexpected arguments: {' '.join(argv[1:])}")
     if not FLAGS.source:
         raise EnasError("no --source given: expected cifar10, image_folder or arrays")
-    # Before TensorFlow's first import: its C++ log lines (CUDA probing, libjpeg's "Premature end
-    # of JPEG data" for files we list as skipped anyway) would bury the summary.
+    # Before TensorFlow's first import (inside `convert`): its C++ log lines (CUDA probing,
+    # libjpeg's "Premature end of JPEG data" for files we list as skipped anyway) would bury the
+    # summary.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    from enas_tf2.data.convert import convert   # pylint: disable=import-outside-toplevel
 
     start = time.monotonic()
     manifest = convert(FLAGS.source, FLAGS.input, FLAGS.output_dir, num_shards=FLAGS.num_shards,

@@ -7,11 +7,16 @@ and exit with status 2; no stack trace. Anything else is a bug and keeps its tra
 
 from __future__ import annotations
 
+import os
 import sys
 
 from absl import app
 
 from enas_tf2.errors import EnasError
+
+# TensorFlow's C++ INFO/WARNING lines (CUDA probing on CPU hosts, oneDNN notes) bury the progress
+# lines; keep errors only unless the user asked for more. Must be set before TensorFlow loads.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 # TensorFlow errors a user can cause, with what to tell them. Matched by class name so that this
 # module does not import TensorFlow (``--help`` stays fast).

@@ -1,6 +1,9 @@
 """The streaming ``tf.data`` input pipeline: `build_data(DataConfig) -> DataBundle`.
 
-Two sources feed the same tail (resize, augment, standardise, batch, prefetch):
+Two sources feed the same tail. Training: per image resize, round to uint8, pad + crop + flip
+(`augment.crop_and_flip`, cheap on small uint8 arrays and parallel over images); per batch
+standardise + cutout (one pass over the batch). Eval: per image resize, per batch standardise
+(together exactly `preprocess_for_eval`). Then prefetch.
 - ``dataset="cifar10"``: the in-memory uint8 arrays of `load_cifar10` (150 MB at most). Only the
   index order is shuffled, so every epoch is a full permutation and no second copy is buffered.
 - ``dataset="tfrecord"``: an ``enas-convert`` folder, streamed shard by shard. Records stay
@@ -19,7 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from enas_tf2.config import DataConfig, parse_image_size
-from enas_tf2.data.augment import augment_for_train
+from enas_tf2.data.augment import crop_and_flip, cutout, standardize
 from enas_tf2.data.cifar10 import load_cifar10
 from enas_tf2.data.data_bundle import DataBundle
 from enas_tf2.data.image_decode import decode_record
@@ -72,19 +75,37 @@ def _with_options(dataset: tf.data.Dataset, deterministic: bool) -> tf.data.Data
     return dataset.with_options(options)
 
 
-def _augmented(batches: tf.data.Dataset, cfg: DataConfig, mean, std) -> tf.data.Dataset:
-    """``batches`` yields resized ``(images [B, H, W, 3] pixel units, labels)``; augments whole
-    batches (vectorised: a few ops per batch instead of per image) with one seed per batch
-    position, so a fixed ``cfg.seed`` and element order give the same augmentation."""
+def _train_pixels(image: tf.Tensor, image_size) -> tf.Tensor:
+    """Resizes one image and rounds it to uint8: the geometric augmentation then moves a quarter
+    of the bytes and `standardize` converts in one pass; +-0.5 of rounding is below JPEG noise."""
+    if image.dtype == tf.uint8 and tuple(image.shape[:2]) == tuple(image_size):
+        return image
+    return tf.saturate_cast(resize_images(image, image_size) + 0.5, tf.uint8)
+
+
+def _train_batches(elements: tf.data.Dataset, cfg: DataConfig, image_size, mean, std,
+                   load_fn) -> tf.data.Dataset:
+    """Training batches from ``elements`` (already shuffled and repeated raw elements);
+    ``load_fn(raw) -> (image [h, w, 3] in pixel units, int32 label)``.
+
+    Seeds come from element and batch positions (``[seed, 2i]`` per image, ``[seed, 2j + 1]``
+    per batch, disjoint streams), so a fixed ``cfg.seed`` and order give fixed augmentations."""
     base_seed = tf.constant(cfg.seed, tf.int64)
 
-    def augment(index, batch):
-        images, labels = batch
-        seed = tf.stack([base_seed, index])
-        return augment_for_train(images, seed, mean, std, cfg.cutout_size), labels
+    def per_image(index, raw):
+        image, label = load_fn(raw)
+        image = tf.ensure_shape(_train_pixels(image, image_size), [*image_size, 3])
+        return crop_and_flip(image, tf.stack([base_seed, 2 * index])), label
 
-    batches = batches.enumerate().map(augment, num_parallel_calls=AUTOTUNE, deterministic=False)
-    return _with_options(batches.prefetch(AUTOTUNE), deterministic=False)
+    def per_batch(index, batch):
+        images, labels = batch
+        seed = tf.stack([base_seed, 2 * index + 1])
+        return cutout(standardize(images, mean, std), cfg.cutout_size, seed), labels
+
+    dataset = elements.enumerate().map(per_image, num_parallel_calls=AUTOTUNE, deterministic=False)
+    dataset = dataset.batch(cfg.batch_size, drop_remainder=True).enumerate()
+    dataset = dataset.map(per_batch, num_parallel_calls=AUTOTUNE, deterministic=False)
+    return _with_options(dataset.prefetch(AUTOTUNE), deterministic=False)
 
 
 def _eval_batches(batches: tf.data.Dataset, image_size, mean, std,
@@ -125,37 +146,35 @@ def _build_cifar10(cfg: DataConfig, image_size) -> DataBundle:
     mean, std = _channel_stats(train_images)
     image_size = image_size or CIFAR_SIZE
 
-    def batches(images_t, labels_t, batch_size, shuffle):
-        """Batches of ``(images resized to image_size, labels)`` by index: shuffling and
-        gathering indices (not images) keeps one copy of the arrays and lets a training epoch
-        be a full permutation, like the original's queue over the whole array."""
-        count = int(labels_t.shape[0])
-        dataset = tf.data.Dataset.range(count)
-        if shuffle:
-            dataset = dataset.shuffle(count, seed=cfg.seed, reshuffle_each_iteration=True).repeat()
-        dataset = dataset.batch(batch_size, drop_remainder=shuffle)
-
-        def load(index):
-            images = resize_images(tf.gather(images_t, index), image_size)
-            return tf.ensure_shape(images, [None, *image_size, 3]), tf.gather(labels_t, index)
-        return dataset.map(load, num_parallel_calls=AUTOTUNE, deterministic=not shuffle)
-
     def constants(images, labels):
-        # uint8 stays uint8 (3 KiB per image); floats are made per batch.
+        # Captured once; uint8 stays uint8 (3 KiB per image), floats are made per batch.
         return tf.constant(images), tf.constant(labels.astype(np.int32))
 
-    train = _augmented(batches(*constants(train_images, train_labels), cfg.batch_size, True),
-                       cfg, mean, std)
+    def shuffled_indices(count):
+        # Shuffling indices, not images, keeps one copy of the arrays and makes each epoch a
+        # full permutation, like the original's queue over the whole array.
+        return tf.data.Dataset.range(count).shuffle(
+            count, seed=cfg.seed, reshuffle_each_iteration=True).repeat()
+
+    def eval_batches(images_t, labels_t, batch_size, shuffle):
+        count = int(labels_t.shape[0])
+        indices = shuffled_indices(count) if shuffle else tf.data.Dataset.range(count)
+        batches = indices.batch(batch_size, drop_remainder=shuffle).map(
+            lambda i: (tf.ensure_shape(resize_images(tf.gather(images_t, i), image_size),
+                                       [None, *image_size, 3]), tf.gather(labels_t, i)),
+            num_parallel_calls=AUTOTUNE, deterministic=not shuffle)
+        return _eval_batches(batches, image_size, mean, std, deterministic=not shuffle)
+
+    train_images_t, train_labels_t = constants(train_images, train_labels)
+    train = _train_batches(shuffled_indices(split), cfg, image_size, mean, std,
+                           lambda i: (tf.gather(train_images_t, i), tf.gather(train_labels_t, i)))
     valid = reward = None
     if cfg.valid_size:
         valid_t = constants(arrays.train_images[split:], arrays.train_labels[split:])
-        valid = _eval_batches(batches(*valid_t, cfg.eval_batch_size, False), image_size, mean,
-                              std, deterministic=True)
-        reward = _eval_batches(batches(*valid_t, cfg.batch_size, True), image_size, mean, std,
-                               deterministic=False)
-    test = _eval_batches(batches(*constants(arrays.test_images, arrays.test_labels),
-                                 cfg.eval_batch_size, False), image_size, mean, std,
-                         deterministic=True)
+        valid = eval_batches(*valid_t, cfg.eval_batch_size, False)
+        reward = eval_batches(*valid_t, cfg.batch_size, True)
+    test = eval_batches(*constants(arrays.test_images, arrays.test_labels), cfg.eval_batch_size,
+                        False)
     counts = {"train": split, "valid": cfg.valid_size, "test": len(arrays.test_labels)}
     return DataBundle(train, valid, test, reward, len(arrays.class_names), arrays.class_names,
                       (image_size[0], image_size[1], 3), counts, mean, std)
@@ -218,25 +237,27 @@ def _build_tfrecord(cfg: DataConfig, image_size) -> DataBundle:
     if min(std) <= 0 or not all(math.isfinite(v) for v in mean + std):
         raise EnasError(f"normalisation of {source.root!r} is unusable (mean={mean}, std={std})")
 
-    def batches(split, batch_size, shuffle, seed):
-        """Decoded, resized batches; training/reward streams shuffle, repeat and drop the
-        remainder, eval streams make one ordered pass."""
-        def load(raw):
-            image, label = decode_record(raw, image_size)
-            return tf.ensure_shape(resize_images(image, image_size), [*image_size, 3]), label
-        dataset = _records(source, split, shuffle, seed).map(
-            load, num_parallel_calls=AUTOTUNE, deterministic=not shuffle)
-        return dataset.batch(batch_size, drop_remainder=shuffle)
+    def load(raw):
+        return decode_record(raw, image_size)
 
-    train = _augmented(batches("train", cfg.batch_size, True, cfg.seed), cfg, mean, std)
+    def eval_batches(split, batch_size, shuffle, seed):
+        """One ordered pass (``shuffle=False``) or endless shuffled batches (reward)."""
+        def resized(raw):
+            image, label = load(raw)
+            return tf.ensure_shape(resize_images(image, image_size), [*image_size, 3]), label
+        batches = _records(source, split, shuffle, seed).map(
+            resized, num_parallel_calls=AUTOTUNE, deterministic=not shuffle)
+        return _eval_batches(batches.batch(batch_size, drop_remainder=shuffle), image_size, mean,
+                             std, deterministic=not shuffle)
+
+    train = _train_batches(_records(source, "train", True, cfg.seed), cfg, image_size, mean, std,
+                           load)
     datasets: Dict[str, Optional[tf.data.Dataset]] = {"valid": None, "test": None, "reward": None}
     for split in ("valid", "test"):
         if source.shards.get(split):
-            datasets[split] = _eval_batches(batches(split, cfg.eval_batch_size, False, cfg.seed),
-                                            image_size, mean, std, deterministic=True)
+            datasets[split] = eval_batches(split, cfg.eval_batch_size, False, cfg.seed)
     if source.shards.get("valid"):
-        datasets["reward"] = _eval_batches(batches("valid", cfg.batch_size, True, cfg.seed + 1),
-                                           image_size, mean, std, deterministic=False)
+        datasets["reward"] = eval_batches("valid", cfg.batch_size, True, cfg.seed + 1)
     counts = {split: source.counts.get(split, 0) for split in ("train", "valid", "test")}
     return DataBundle(train, datasets["valid"], datasets["test"], datasets["reward"],
                       len(source.class_names), source.class_names,

@@ -18,7 +18,6 @@ import json
 import os
 import shutil
 
-import keras
 import tensorflow as tf
 
 from enas_tf2.data.preprocess import preprocess_for_eval
@@ -85,14 +84,20 @@ def _prepare_export_dir(export_dir: str, overwrite: bool) -> None:
 def export_trained(run: TrainedRun, export_dir: str) -> None:
     """Writes the SavedModel, ``model.keras`` and the JSON side files of `run` into `export_dir`."""
     serve_encoded, serve_pixels = _serving_functions(run)
-    archive = keras.export.ExportArchive()
-    archive.track(run.net)
-    archive.add_endpoint(SIGNATURE_ENCODED, serve_encoded,
-                         input_signature=[tf.TensorSpec([None], tf.string, name="images")])
-    archive.add_endpoint(SIGNATURE_PIXELS, serve_pixels,
-                         input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32,
-                                                        name="images")])
-    archive.write_out(export_dir, verbose=False)
+    signatures = {
+        SIGNATURE_ENCODED: tf.function(serve_encoded).get_concrete_function(
+            tf.TensorSpec([None], tf.string, name="images")),
+        SIGNATURE_PIXELS: tf.function(serve_pixels).get_concrete_function(
+            tf.TensorSpec([None, None, None, 3], tf.float32, name="images")),
+    }
+    # A plain tf.Module root: the signatures are all we serve. `keras.export.ExportArchive` wrote
+    # the same two signatures about 3x slower (15 s vs 5 s for the test network, measured).
+    root = tf.Module()
+    root.net = run.net
+    # Serving needs no gradients; saving the layers' gradient overrides (the max pool's) would
+    # trace them out of context and fail.
+    tf.saved_model.save(root, export_dir, signatures=signatures,
+                        options=tf.saved_model.SaveOptions(experimental_custom_gradients=False))
     run.net.save(os.path.join(export_dir, KERAS_FILE))
     _write_json(os.path.join(export_dir, ARCH_FILE), run.arch_json)
     _write_json(os.path.join(export_dir, LABELS_FILE),

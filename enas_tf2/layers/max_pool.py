@@ -1,10 +1,16 @@
-"""3x3 max pooling with a custom gradient that keeps TensorFlow's fast oneDNN MaxPoolGrad.
+"""3x3 max pooling whose gradient keeps TensorFlow's fast oneDNN MaxPoolGrad inside branches.
 
 TF's oneDNN build runs its fast max-pool gradient only when the gradient op sees the forward
 oneDNN max-pool output directly. Inside a ``switch_case`` branch (the weight-shared child) the
 forward output reaches the gradient through Optional ops and the slow generic kernel runs
-(131 ms vs 11 ms for 12 calls, SHARED_CHILD_NOTES.md item 1). The custom gradient below recomputes
-the forward pool inside the backward pass (a few ms) so the fast kernel is used everywhere.
+(131 ms vs 11 ms for 12 calls, SHARED_CHILD_NOTES.md item 1). Our gradient recomputes the forward
+pool inside the backward pass (a few ms) so the fast kernel is used everywhere.
+
+Why a gradient override instead of ``tf.custom_gradient``: a custom gradient inside a
+``switch_case`` inside a nested ``tf.function`` (how the child shares one cell trace) fails when
+TF builds the case gradient (``AssertionError`` in ``cond_v2._resolve_grad_inputs``, TF 2.21). A
+registered gradient function is handled like any built-in gradient. In eager mode (no graph to
+annotate) the built-in gradient is used, which computes the same values.
 """
 
 from __future__ import annotations
@@ -15,33 +21,27 @@ from tensorflow.python.ops import gen_nn_ops
 
 from enas_tf2.errors import EnasError
 
-
-def _make_pool(stride: int):
-    ksize = [1, 3, 3, 1]
-    strides = [1, stride, stride, 1]
-
-    @tf.custom_gradient
-    def pool(x):
-        y = tf.nn.max_pool2d(x, ksize, strides, "SAME")
-
-        def grad(dy):
-            # Recompute instead of reusing `y`: the fast kernel needs a direct forward edge.
-            y_again = tf.nn.max_pool2d(x, ksize, strides, "SAME")
-            return gen_nn_ops.max_pool_grad(x, y_again, dy, ksize, strides, "SAME")
-
-        return y, grad
-
-    return pool
+_GRADIENT_NAME = "EnasRecomputeMaxPoolGrad"
 
 
-_POOLS = {1: _make_pool(1), 2: _make_pool(2)}
+@tf.RegisterGradient(_GRADIENT_NAME)
+def _recompute_max_pool_grad(op, dy):
+    """MaxPool gradient from a freshly recomputed forward pool (direct edge -> fast kernel)."""
+    x = op.inputs[0]
+    ksize, strides = op.get_attr("ksize"), op.get_attr("strides")
+    padding = op.get_attr("padding")
+    y_again = gen_nn_ops.max_pool(x, ksize, strides, padding)
+    return gen_nn_ops.max_pool_grad(x, y_again, dy, ksize, strides, padding)
 
 
 def max_pool_3x3(x, stride: int = 1):
-    """3x3 SAME max pooling of NHWC ``x`` with stride 1 or 2 (custom fast gradient)."""
-    if stride not in _POOLS:
+    """3x3 SAME max pooling of NHWC ``x`` with stride 1 or 2 (recomputing fast gradient)."""
+    if stride not in (1, 2):
         raise EnasError(f"max pool stride must be 1 or 2, got {stride}")
-    return _POOLS[stride](x)
+    if tf.executing_eagerly():
+        return tf.nn.max_pool2d(x, 3, stride, "SAME")
+    with tf.compat.v1.get_default_graph().gradient_override_map({"MaxPool": _GRADIENT_NAME}):
+        return tf.nn.max_pool2d(x, 3, stride, "SAME")
 
 
 class MaxPool3x3(keras.layers.Layer):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import time
 from typing import Optional
@@ -25,12 +26,18 @@ def _jsonable(value):
     return value
 
 
+_FLAT_LIST = re.compile(r"\[\s+([-\d.e,\s]+?)\s+\]")
+
+
 def write_json(path: str, obj: dict) -> None:
-    """Writes `obj` as pretty JSON atomically (a kill never leaves half a file)."""
+    """Writes `obj` as indented JSON atomically (a kill never leaves half a file); lists of
+    numbers stay on one line so an architecture reads as rows of tokens."""
+    text = json.dumps(obj, indent=2, default=_jsonable)
+    text = _FLAT_LIST.sub(lambda m: "[" + ", ".join(x.strip() for x in m.group(1).split(",")) + "]",
+                          text)
     tmp = path + ".tmp"
     with open(tmp, "w") as f:
-        json.dump(obj, f, indent=2, default=_jsonable)
-        f.write("\n")
+        f.write(text + "\n")
     os.replace(tmp, path)
 
 

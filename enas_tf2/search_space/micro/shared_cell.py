@@ -7,10 +7,11 @@ Design choices, each measured on this CPU (SHARED_CHILD_NOTES.md and bench/READM
 * Input selection reads the chosen node from a TensorList (`TensorListGetItem`): no stack/gather
   copy forward and a sparse gradient. Nodes are appended with `PushBack`, whose gradient is one
   `PopBack` (a `SetItem` gradient would write a dense zeros tensor per node).
-* Op selection is one `tf.switch_case` per slot. Inside `tf.function` it is lowered to
-  Switch/Merge, so untaken branches run no kernels. Weights are sliced from the banks INSIDE the
-  branch, so untaken slots cost nothing forward; their gradient is zeros.
-* Max pool uses the custom-gradient pool (fast oneDNN MaxPoolGrad even inside branches).
+* Op selection is one `tf.switch_case` per slot (lowered to Switch/Merge inside `tf.function`,
+  so untaken branches run no kernels), with a hand-written gradient: a second `switch_case` over
+  the ops' backward functions (`slot_kernels.py` explains why). Untaken ops get zero gradients.
+* Banks are unstacked once per cell into per-slot slices: the gradient of a bank is then one
+  `Pack` of the small per-slot gradients, instead of a bank-sized dense tensor per slot.
 * Loose ends: only the unused nodes are gathered from the list and multiplied by their own rows
   of the 1x1 bank (one batched matmul, then a sum over nodes) -- the same maths as
   concat -> ReLU -> 1x1 conv, without a concat over all nodes or masked rows.
@@ -26,67 +27,106 @@ from __future__ import annotations
 import tensorflow as tf
 from tensorflow.python.ops import list_ops
 
-from enas_tf2.layers.avg_pool import avg_pool_3x3
 from enas_tf2.layers.batch_norm import fused_batch_norm
-from enas_tf2.layers.factorized_reduction import factorized_reduction
-from enas_tf2.layers.max_pool import max_pool_3x3
-from enas_tf2.layers.sep_conv import sep_conv
 from enas_tf2.search_space.micro import ops
+from enas_tf2.search_space.micro import slot_kernels as kernels
 from enas_tf2.search_space.micro.weight_banks import NORMAL_BANKS, REDUCTION_BANKS
 
 NUM_INPUTS = 2   # nodes 0 and 1 of a cell are its inputs
+# Per-slot weight slices in the order a slot receives them; groups name their positions.
+_SLOT_WEIGHTS = ("sep_3_depthwise", "sep_3_pointwise", "sep_3_bn",
+                 "sep_5_depthwise", "sep_5_pointwise", "sep_5_bn",
+                 "identity_reduce_kernel", "identity_reduce_bn")
+_GROUPS = {"sep_3": (0, 1, 2), "sep_5": (3, 4, 5), "reduce": (6, 7)}
+_OP_KINDS = {ops.SEP_CONV_3X3: "sep_3", ops.SEP_CONV_5X5: "sep_5", ops.AVG_POOL_3X3: "avg",
+             ops.MAX_POOL_3X3: "max", ops.IDENTITY: "identity"}
 
 
-def _sep_conv_from_bank(x, banks, kernel_size: int, slot: int, stride: int):
-    """Sep conv of one slot: one slice per bank, unstacked into the two repetitions."""
-    prefix = f"sep_{kernel_size}"
-    depthwise = tf.unstack(banks[f"{prefix}_depthwise"][slot], num=2)
-    pointwise = tf.unstack(banks[f"{prefix}_pointwise"][slot], num=2)
-    gamma_1, beta_1, gamma_2, beta_2 = tf.unstack(
-        tf.reshape(banks[f"{prefix}_bn"][slot], [4, -1]), num=4)
-    return sep_conv(x, depthwise, pointwise, (gamma_1, gamma_2), (beta_1, beta_2), stride)
+def _branch_specs(stride: int, input_pos: int):
+    """(input position, kind, stride) for the five ops; identity at stride 2 is a reduction."""
+    specs = []
+    for op_id in range(ops.NUM_OPS):
+        kind = _OP_KINDS[op_id]
+        if kind == "identity" and stride == 2:
+            kind = "reduce"
+        specs.append((input_pos, kind, stride))
+    return specs
 
 
-def _reduce_from_bank(x, kernel_bank, bn_bank, row: int):
-    """Factorized reduction with row ``row`` of a [rows, 2, 1, 1, F, F/2] / [rows, 2, F] bank pair."""
-    kernel_1, kernel_2 = tf.unstack(kernel_bank[row], num=2)
-    gamma, beta = tf.unstack(bn_bank[row], num=2)
-    return factorized_reduction(x, kernel_1, kernel_2, gamma, beta)
+def _forward(kind, x, weights, stride):
+    if kind in ("sep_3", "sep_5"):
+        dw, pw, bn = (weights[i] for i in _GROUPS[kind])
+        return kernels.sep_conv_forward(x, dw, pw, bn, stride)
+    if kind == "reduce":
+        kernel, bn = (weights[i] for i in _GROUPS[kind])
+        return kernels.reduce_forward(x, kernel, bn)
+    if kind == "avg":
+        return kernels.avg_pool_forward(x, stride)
+    if kind == "max":
+        return kernels.max_pool_forward(x, stride)
+    if kind == "zero":
+        return tf.zeros_like(x[:, ::2, ::2, :]), []
+    return tf.identity(x), []
 
 
-def _op_branches(x, banks, slot: int, stride: int):
-    """The five candidate ops of one slot as zero-argument callables, indexed by op id."""
-    branches = [None] * ops.NUM_OPS
-    for op_id, k in ops.SEP_CONV_KERNEL_SIZE.items():
-        branches[op_id] = (lambda k=k: _sep_conv_from_bank(x, banks, k, slot, stride))
-    branches[ops.AVG_POOL_3X3] = lambda: avg_pool_3x3(x, stride)
-    branches[ops.MAX_POOL_3X3] = lambda: max_pool_3x3(x, stride)
-    if stride == 1:
-        branches[ops.IDENTITY] = lambda: tf.identity(x)
-    else:
-        branches[ops.IDENTITY] = lambda: _reduce_from_bank(
-            x, banks["identity_reduce_kernel"], banks["identity_reduce_bn"], slot)
-    return branches
+def _backward(kind, dy, x, residuals, weights, stride):
+    """(dx, {weight position: gradient}) of one op."""
+    if kind in ("sep_3", "sep_5"):
+        positions = _GROUPS[kind]
+        dx, *grads = kernels.sep_conv_backward(dy, residuals, *(weights[i] for i in positions),
+                                               stride)
+        return dx, dict(zip(positions, grads))
+    if kind == "reduce":
+        positions = _GROUPS[kind]
+        dx, *grads = kernels.reduce_backward(dy, x, residuals, *(weights[i] for i in positions))
+        return dx, dict(zip(positions, grads))
+    if kind == "avg":
+        return kernels.avg_pool_backward(dy, x, stride), {}
+    if kind == "max":
+        return kernels.max_pool_backward(dy, x, stride), {}
+    if kind == "zero":
+        return tf.zeros_like(x), {}
+    return dy, {}
 
 
-def _normal_slot(nodes, index, op, banks, slot: int, element_shape):
-    x = list_ops.tensor_list_get_item(nodes, index, tf.float32, element_shape=element_shape)
-    return tf.switch_case(op, _op_branches(x, banks, slot, 1))
+def switch_op(index, inputs, weights, specs):
+    """``specs[index]`` applied to its input, with a hand-written gradient (see module doc).
+
+    Args:
+        index: int32 scalar tensor choosing the branch.
+        inputs: list of candidate input tensors (branches name theirs by position).
+        weights: list of per-slot weight slices (positions as in ``_SLOT_WEIGHTS``).
+        specs: per branch ``(input position, kind, stride)``.
+    """
+    num_inputs = len(inputs)
+    present = [i for i, w in enumerate(weights) if w is not None]
+
+    @tf.custom_gradient
+    def run(index, *args):
+        xs = args[:num_inputs]
+        ws = [None] * len(weights)
+        for i, tensor in zip(present, args[num_inputs:]):
+            ws[i] = tensor
+        outs = tf.switch_case(index, [
+            (lambda s=s: _pack_forward(*_forward(s[1], xs[s[0]], ws, s[2]))) for s in specs])
+        y, residuals = outs[0], outs[1:]
+
+        def grad(dy):
+            def backward(spec):
+                pos, kind, stride = spec
+                dx, dws = _backward(kind, dy, xs[pos], residuals, ws, stride)
+                d_inputs = [dx if i == pos else tf.zeros_like(x) for i, x in enumerate(xs)]
+                return d_inputs + [dws.get(i, tf.zeros_like(ws[i])) for i in present]
+            grads = tf.switch_case(index, [(lambda s=s: backward(s)) for s in specs])
+            return [None] + list(grads)
+
+        return y, grad
+
+    return run(index, *inputs, *(weights[i] for i in present))
 
 
-def _reduction_slot(inputs, nodes, index, op, banks, slot: int, node_id: int, full_shape,
-                    half_shape):
-    """Stride-2 branches on input 0/1, stride-1 branches on the already reduced nodes 2.."""
-    x_full = list_ops.tensor_list_get_item(inputs, tf.minimum(index, NUM_INPUTS - 1), tf.float32,
-                                           element_shape=full_shape)
-    branches = _op_branches(x_full, banks, slot, 2)
-    if node_id == NUM_INPUTS:          # node 2 can only read the cell inputs
-        return tf.switch_case(op, branches)
-    x_half = list_ops.tensor_list_get_item(nodes, tf.maximum(index, NUM_INPUTS), tf.float32,
-                                           element_shape=half_shape)
-    branches += _op_branches(x_half, banks, slot, 1)
-    reads_reduced_node = tf.cast(index >= NUM_INPUTS, tf.int32)
-    return tf.switch_case(op + ops.NUM_OPS * reads_reduced_node, branches)
+def _pack_forward(y, residuals):
+    return [y] + kernels.pad_residuals(residuals)
 
 
 def _loose_end_output(nodes, loose, banks, element_shape):
@@ -98,6 +138,11 @@ def _loose_end_output(nodes, loose, banks, element_shape):
     y = tf.reduce_sum(tf.matmul(flat, tf.gather(banks["out_kernel"], loose)), axis=0)
     gamma, beta = tf.unstack(banks["out_bn"], num=2)
     return fused_batch_norm(tf.reshape(y, out_shape), gamma, beta)
+
+
+def _half(shape):
+    return tf.TensorShape([shape[0]] + [None if d is None else -(-d // 2) for d in shape[1:3]]
+                          + [shape[3]])
 
 
 def shared_cell(h0, h1, arch_row, *bank_tensors, num_cells: int, reduction: bool):
@@ -113,50 +158,59 @@ def shared_cell(h0, h1, arch_row, *bank_tensors, num_cells: int, reduction: bool
     Returns:
         The cell output, NHWC with F channels (half the spatial size for a reduction cell).
     """
-    names = REDUCTION_BANKS if reduction else NORMAL_BANKS
-    banks = dict(zip(names, bank_tensors))
-    num_nodes = num_cells + NUM_INPUTS
+    banks = dict(zip(REDUCTION_BANKS if reduction else NORMAL_BANKS, bank_tensors))
+    num_slots, num_nodes = 2 * num_cells, num_cells + NUM_INPUTS
+    slices = {name: tf.unstack(banks[name], num=num_slots)
+              for name in _SLOT_WEIGHTS if name in banks}
     tokens = tf.unstack(tf.reshape(arch_row, [4 * num_cells]), num=4 * num_cells)
-    indices = tf.stack(tokens[0::2])
     # A node is a loose end when no node of the cell reads it (ENAS_SPEC §1.2).
-    used = tf.reduce_max(tf.one_hot(indices, num_nodes, dtype=tf.int32), axis=0)
+    used = tf.reduce_max(tf.one_hot(tf.stack(tokens[0::2]), num_nodes, dtype=tf.int32), axis=0)
     loose = tf.cast(tf.reshape(tf.where(tf.equal(used, 0)), [-1]), tf.int32)
 
     full_shape = h1.shape
     nodes = list_ops.empty_tensor_list(element_shape=None, element_dtype=tf.float32)
     if reduction:
         inputs = list_ops.empty_tensor_list(element_shape=None, element_dtype=tf.float32)
-        for h in (h0, h1):
-            inputs = list_ops.tensor_list_push_back(inputs, h)
-        half_shape = tf.TensorShape([full_shape[0], None if full_shape[1] is None else
-                                     -(-full_shape[1] // 2), None if full_shape[2] is None else
-                                     -(-full_shape[2] // 2), full_shape[3]])
-        # Node j < 2 enters the output only if it is a loose end, then reduced to half size; the
-        # placeholder keeps list positions equal to node ids and is never read otherwise.
+        loose_kernels = tf.unstack(banks["loose_reduce_kernel"], num=2)
+        loose_bns = tf.unstack(banks["loose_reduce_bn"], num=2)
         for j, h in enumerate((h0, h1)):
-            reduced = tf.cond(
-                tf.equal(used[j], 0),
-                lambda h=h, j=j: _reduce_from_bank(
-                    h, banks["loose_reduce_kernel"], banks["loose_reduce_bn"], j),
-                lambda h=h: tf.zeros_like(h[:, ::2, ::2, :]))
+            inputs = list_ops.tensor_list_push_back(inputs, h)
+            # Node j < 2 enters the output only as a loose end, factorized-reduced to half size;
+            # otherwise a zero placeholder keeps list positions equal to node ids (never read).
+            reduced = switch_op(tf.cast(tf.equal(used[j], 0), tf.int32), [h],
+                                [None] * 6 + [loose_kernels[j], loose_bns[j]],
+                                [(0, "zero", 2), (0, "reduce", 2)])
             nodes = list_ops.tensor_list_push_back(nodes, reduced)
-        element_shape = half_shape
+        element_shape = _half(full_shape)
     else:
         for h in (h0, h1):
             nodes = list_ops.tensor_list_push_back(nodes, h)
         element_shape = full_shape
 
     for node_id in range(NUM_INPUTS, num_nodes):
-        base = 4 * (node_id - NUM_INPUTS)
         value = None
         for j in range(2):
-            index, op = tokens[base + 2 * j], tokens[base + 2 * j + 1]
             slot = 2 * (node_id - NUM_INPUTS) + j
-            if reduction:
-                out = _reduction_slot(inputs, nodes, index, op, banks, slot, node_id,
-                                      full_shape, half_shape)
+            index, op = tokens[2 * slot], tokens[2 * slot + 1]
+            weights = [slices[name][slot] if name in slices else None for name in _SLOT_WEIGHTS]
+            if not reduction:
+                x = list_ops.tensor_list_get_item(nodes, index, tf.float32,
+                                                  element_shape=element_shape)
+                out = switch_op(op, [x], weights, _branch_specs(1, 0))
             else:
-                out = _normal_slot(nodes, index, op, banks, slot, element_shape)
+                x_full = list_ops.tensor_list_get_item(
+                    inputs, tf.minimum(index, NUM_INPUTS - 1), tf.float32,
+                    element_shape=full_shape)
+                specs = _branch_specs(2, 0)
+                candidates = [x_full]
+                branch = op
+                if node_id > NUM_INPUTS:   # node 2 can only read the cell inputs
+                    candidates.append(list_ops.tensor_list_get_item(
+                        nodes, tf.maximum(index, NUM_INPUTS), tf.float32,
+                        element_shape=element_shape))
+                    specs += _branch_specs(1, 1)
+                    branch = op + ops.NUM_OPS * tf.cast(index >= NUM_INPUTS, tf.int32)
+                out = switch_op(branch, candidates, weights, specs)
             value = out if value is None else value + out
         nodes = list_ops.tensor_list_push_back(nodes, value)
     return _loose_end_output(nodes, loose, banks, element_shape)

@@ -1,0 +1,146 @@
+"""Forward-with-residuals and hand-written backward passes of the five micro ops.
+
+Why hand-written: TF's automatic gradient of a `switch_case` (cond_v2) re-emits, from every branch,
+an Optional for every intermediate of every other branch, and builds one gradient function per
+branch. For 80 slots that dominated both tracing (about 1 s per slot) and the graph Grappler then
+optimises. Here each op's forward branch returns its output plus a FIXED list of residuals (the
+tensors its backward needs), and the slot's custom gradient runs a second `switch_case` over these
+backward functions. Nothing is recomputed except the 3x3 max pool, whose gradient needs the
+forward pool output on a direct edge to use oneDNN's fast MaxPoolGrad.
+
+The forward maths is exactly the layers' functional forms (`enas_tf2.layers`): same TF kernels
+(ReLU, DepthwiseConv2dNative, Conv2D 1x1, FusedBatchNormV3 with batch statistics, eps 1e-5), which
+the tests check against `SepConv`/`FactorizedReduction` and their automatic gradients.
+
+Weight arguments are per-slot slices: a sep conv gets ``depthwise [2, k, k, F, 1]``,
+``pointwise [2, 1, 1, F, F]`` and ``bn [2, 2, F]`` (repetition, gamma/beta, channel); a factorized
+reduction gets ``kernel [2, 1, 1, F, F/2]`` (path) and ``bn [2, F]``.
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+from tensorflow.python.ops import gen_nn_ops
+
+from enas_tf2.layers.batch_norm import EPSILON
+
+NUM_RESIDUALS = 12          # the largest residual list (sep conv); others are padded
+_POOL_KSIZE = [1, 3, 3, 1]
+
+
+def _strides(stride: int):
+    return [1, stride, stride, 1]
+
+
+def _empty():
+    """Placeholder residual: a 0-element constant, so every branch returns the same structure."""
+    return tf.zeros([0], tf.float32)
+
+
+def pad_residuals(residuals):
+    """Pads a residual list with empty placeholders up to `NUM_RESIDUALS`."""
+    return list(residuals) + [_empty() for _ in range(NUM_RESIDUALS - len(residuals))]
+
+
+def _bn_forward(x, gamma, beta):
+    y, _, _, reserve_1, reserve_2, reserve_3 = gen_nn_ops.fused_batch_norm_v3(
+        x, gamma, beta, tf.constant([], tf.float32), tf.constant([], tf.float32),
+        epsilon=EPSILON, data_format="NHWC", is_training=True)
+    return y, [reserve_1, reserve_2, reserve_3]
+
+
+def _bn_backward(dy, x, gamma, reserves):
+    dx, dgamma, dbeta, _, _ = gen_nn_ops.fused_batch_norm_grad_v3(
+        dy, x, gamma, reserves[0], reserves[1], reserves[2], epsilon=EPSILON,
+        data_format="NHWC", is_training=True)
+    return dx, dgamma, dbeta
+
+
+# ------------------------------------------------------------------ separable convolution
+def sep_conv_forward(x, depthwise, pointwise, bn, stride: int):
+    """{ReLU -> depthwise -> pointwise -> BN} x 2; returns ``(y, 12 residuals)``."""
+    residuals = []
+    for rep in range(2):
+        relu = tf.nn.relu(x)
+        dw = gen_nn_ops.depthwise_conv2d_native(
+            relu, depthwise[rep], _strides(stride if rep == 0 else 1), "SAME")
+        pw = gen_nn_ops.conv2d(dw, pointwise[rep], [1, 1, 1, 1], "SAME")
+        x, reserves = _bn_forward(pw, bn[rep, 0], bn[rep, 1])
+        residuals += [relu, dw, pw] + reserves
+    return x, residuals
+
+
+def sep_conv_backward(dy, residuals, depthwise, pointwise, bn, stride: int):
+    """Gradients ``(dx, d_depthwise, d_pointwise, d_bn)`` of `sep_conv_forward`."""
+    d_dw, d_pw, d_bn = [None, None], [None, None], [None, None]
+    for rep in (1, 0):
+        relu, dw, pw = residuals[6 * rep: 6 * rep + 3]
+        reserves = residuals[6 * rep + 3: 6 * rep + 6]
+        d_pre_bn, d_gamma, d_beta = _bn_backward(dy, pw, bn[rep, 0], reserves)
+        d_bn[rep] = tf.stack([d_gamma, d_beta])
+        d_dw_out = gen_nn_ops.conv2d_backprop_input(
+            tf.shape(dw), pointwise[rep], d_pre_bn, [1, 1, 1, 1], "SAME")
+        d_pw[rep] = gen_nn_ops.conv2d_backprop_filter(
+            dw, tf.shape(pointwise[rep]), d_pre_bn, [1, 1, 1, 1], "SAME")
+        strides = _strides(stride if rep == 0 else 1)
+        d_relu = gen_nn_ops.depthwise_conv2d_native_backprop_input(
+            tf.shape(relu), depthwise[rep], d_dw_out, strides, "SAME")
+        d_dw[rep] = gen_nn_ops.depthwise_conv2d_native_backprop_filter(
+            relu, tf.shape(depthwise[rep]), d_dw_out, strides, "SAME")
+        dy = gen_nn_ops.relu_grad(d_relu, relu)
+    return dy, tf.stack(d_dw), tf.stack(d_pw), tf.stack(d_bn)
+
+
+# ------------------------------------------------------------------ factorized reduction
+def _shift(x):
+    """Path 2 input: pad one row/column at the bottom/right, drop the first row/column."""
+    return tf.pad(x, [[0, 0], [0, 1], [0, 1], [0, 0]])[:, 1:, 1:, :]
+
+
+def reduce_forward(x, kernel, bn):
+    """Factorized reduction (stride 2); returns ``(y, residuals)``."""
+    shifted = _shift(x)
+    path_1 = gen_nn_ops.conv2d(x, kernel[0], [1, 2, 2, 1], "VALID")
+    path_2 = gen_nn_ops.conv2d(shifted, kernel[1], [1, 2, 2, 1], "VALID")
+    paths = tf.concat([path_1, path_2], axis=-1)
+    y, reserves = _bn_forward(paths, bn[0], bn[1])
+    return y, [shifted, paths] + reserves
+
+
+def reduce_backward(dy, x, residuals, kernel, bn):
+    """Gradients ``(dx, d_kernel, d_bn)`` of `reduce_forward`."""
+    shifted, paths = residuals[0], residuals[1]
+    d_paths, d_gamma, d_beta = _bn_backward(dy, paths, bn[0], residuals[2:5])
+    d_path_1, d_path_2 = tf.split(d_paths, 2, axis=-1)
+    strides = [1, 2, 2, 1]
+    dx = gen_nn_ops.conv2d_backprop_input(tf.shape(x), kernel[0], d_path_1, strides, "VALID")
+    d_shifted = gen_nn_ops.conv2d_backprop_input(
+        tf.shape(shifted), kernel[1], d_path_2, strides, "VALID")
+    # Undo the shift: put the gradient back one pixel down/right, drop the padded row/column.
+    height, width = tf.shape(x)[1], tf.shape(x)[2]
+    dx += tf.pad(d_shifted, [[0, 0], [1, 0], [1, 0], [0, 0]])[:, :height, :width, :]
+    d_kernel = tf.stack([
+        gen_nn_ops.conv2d_backprop_filter(x, tf.shape(kernel[0]), d_path_1, strides, "VALID"),
+        gen_nn_ops.conv2d_backprop_filter(shifted, tf.shape(kernel[1]), d_path_2, strides,
+                                          "VALID")])
+    return dx, d_kernel, tf.stack([d_gamma, d_beta])
+
+
+# ------------------------------------------------------------------ pools
+def avg_pool_forward(x, stride: int):
+    """3x3 SAME average pool (no residuals needed)."""
+    return gen_nn_ops.avg_pool(x, _POOL_KSIZE, _strides(stride), "SAME"), []
+
+
+def avg_pool_backward(dy, x, stride: int):
+    return gen_nn_ops.avg_pool_grad(tf.shape(x), dy, _POOL_KSIZE, _strides(stride), "SAME")
+
+
+def max_pool_forward(x, stride: int):
+    """3x3 SAME max pool (no residuals: the backward recomputes the pool, see module doc)."""
+    return gen_nn_ops.max_pool(x, _POOL_KSIZE, _strides(stride), "SAME"), []
+
+
+def max_pool_backward(dy, x, stride: int):
+    y_again = gen_nn_ops.max_pool(x, _POOL_KSIZE, _strides(stride), "SAME")
+    return gen_nn_ops.max_pool_grad(x, y_again, dy, _POOL_KSIZE, _strides(stride), "SAME")
