@@ -130,24 +130,10 @@ def test_standardize_uint8_and_float_paths_agree():
     np.testing.assert_allclose(from_float.numpy(), expected, atol=2e-6)
     np.testing.assert_allclose(augment.standardize(tf.constant(pixels[0]), mean, std).numpy(),
                                expected[0], atol=2e-6)
-
-
-def test_batched_cutout_draws_one_square_per_image():
-    batch = tf.ones([8, 20, 20, 1])
-    out = augment.cutout(batch, 5, [4, 4]).numpy()
-    holes = out[..., 0] == 0
-    corners = []
-    for hole in holes:
-        rows, cols = np.nonzero(hole)
-        top, left = rows.min(), cols.min()
-        expected = np.zeros([20, 20], bool)
-        expected[top:top + 5, left:left + 5] = True
-        np.testing.assert_array_equal(hole, expected)
-        corners.append((top, left))
-    assert len(set(corners)) > 1
-    # The first image of a batch gets the square a single image gets with the same seed.
-    single = augment.cutout(tf.ones([20, 20, 1]), 5, [4, 4]).numpy()
-    np.testing.assert_array_equal(single, out[0])
+    # Unknown height/width (per-channel broadcast path) gives the same values.
+    dynamic = tf.function(lambda x: augment.standardize(x, mean, std),
+                          input_signature=[tf.TensorSpec([None, None, 3], tf.uint8)])
+    np.testing.assert_allclose(dynamic(tf.constant(pixels[1])).numpy(), expected[1], atol=2e-6)
 
 
 def test_crop_and_flip_keeps_uint8_and_shape():

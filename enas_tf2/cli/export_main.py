@@ -14,6 +14,7 @@ import os
 import sys
 
 from absl import app
+from absl import logging
 from absl import flags as absl_flags
 
 from enas_tf2.errors import EnasError
@@ -62,6 +63,7 @@ def main(argv) -> None:
         raise EnasError("no --export_dir given: where to write the SavedModel")
     # Before TensorFlow's first import: its C++ start-up lines would bury the summary.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    logging.set_verbosity(logging.WARNING)   # TF's INFO lines about saving would bury our output
     from enas_tf2.export.saved_model import (  # pylint: disable=import-outside-toplevel
         SIGNATURE_ENCODED, SIGNATURE_PIXELS, export_run)
 

@@ -15,6 +15,7 @@ import os
 import sys
 
 from absl import app
+from absl import logging
 from absl import flags as absl_flags
 
 from enas_tf2.errors import EnasError
@@ -69,6 +70,7 @@ def main(argv) -> None:
     if FLAGS.top_k < 1:
         raise EnasError(f"--top_k must be at least 1, got {FLAGS.top_k}")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    logging.set_verbosity(logging.WARNING)   # TF's INFO lines would bury the predictions
     from enas_tf2.export.predictor import Predictor  # pylint: disable=import-outside-toplevel
 
     predictions = Predictor(FLAGS.model_dir).predict_files(images, top_k=FLAGS.top_k)

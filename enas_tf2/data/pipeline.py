@@ -1,9 +1,8 @@
 """The streaming ``tf.data`` input pipeline: `build_data(DataConfig) -> DataBundle`.
 
-Two sources feed the same tail. Training: per image resize, round to uint8, pad + crop + flip
-(`augment.crop_and_flip`, cheap on small uint8 arrays and parallel over images); per batch
-standardise + cutout (one pass over the batch). Eval: per image resize, per batch standardise
-(together exactly `preprocess_for_eval`). Then prefetch.
+Two sources feed the same tail. Training: per image resize + `augment_for_train` (parallel over
+images), then batch. Eval: per image resize, per batch standardise (together exactly
+`preprocess_for_eval`). Then prefetch.
 - ``dataset="cifar10"``: the in-memory uint8 arrays of `load_cifar10` (150 MB at most). Only the
   index order is shuffled, so every epoch is a full permutation and no second copy is buffered.
 - ``dataset="tfrecord"``: an ``enas-convert`` folder, streamed shard by shard. Records stay
@@ -22,7 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from enas_tf2.config import DataConfig, parse_image_size
-from enas_tf2.data.augment import crop_and_flip, cutout, standardize
+from enas_tf2.data.augment import augment_for_train
 from enas_tf2.data.cifar10 import load_cifar10
 from enas_tf2.data.data_bundle import DataBundle
 from enas_tf2.data.image_decode import decode_record
@@ -75,36 +74,22 @@ def _with_options(dataset: tf.data.Dataset, deterministic: bool) -> tf.data.Data
     return dataset.with_options(options)
 
 
-def _train_pixels(image: tf.Tensor, image_size) -> tf.Tensor:
-    """Resizes one image and rounds it to uint8: the geometric augmentation then moves a quarter
-    of the bytes and `standardize` converts in one pass; +-0.5 of rounding is below JPEG noise."""
-    if image.dtype == tf.uint8 and tuple(image.shape[:2]) == tuple(image_size):
-        return image
-    return tf.saturate_cast(resize_images(image, image_size) + 0.5, tf.uint8)
-
-
 def _train_batches(elements: tf.data.Dataset, cfg: DataConfig, image_size, mean, std,
                    load_fn) -> tf.data.Dataset:
     """Training batches from ``elements`` (already shuffled and repeated raw elements);
-    ``load_fn(raw) -> (image [h, w, 3] in pixel units, int32 label)``.
-
-    Seeds come from element and batch positions (``[seed, 2i]`` per image, ``[seed, 2j + 1]``
-    per batch, disjoint streams), so a fixed ``cfg.seed`` and order give fixed augmentations."""
+    ``load_fn(raw) -> (image [h, w, 3] in pixel units, int32 label)``. Each image is resized and
+    then `augment_for_train`-ed with the seed ``[cfg.seed, position]``, so a fixed seed and
+    element order give fixed augmentations."""
     base_seed = tf.constant(cfg.seed, tf.int64)
 
     def per_image(index, raw):
         image, label = load_fn(raw)
-        image = tf.ensure_shape(_train_pixels(image, image_size), [*image_size, 3])
-        return crop_and_flip(image, tf.stack([base_seed, 2 * index])), label
-
-    def per_batch(index, batch):
-        images, labels = batch
-        seed = tf.stack([base_seed, 2 * index + 1])
-        return cutout(standardize(images, mean, std), cfg.cutout_size, seed), labels
+        image = tf.ensure_shape(resize_images(image, image_size, keep_dtype=True), [*image_size, 3])
+        seed = tf.stack([base_seed, index])
+        return augment_for_train(image, seed, mean, std, cfg.cutout_size), label
 
     dataset = elements.enumerate().map(per_image, num_parallel_calls=AUTOTUNE, deterministic=False)
-    dataset = dataset.batch(cfg.batch_size, drop_remainder=True).enumerate()
-    dataset = dataset.map(per_batch, num_parallel_calls=AUTOTUNE, deterministic=False)
+    dataset = dataset.batch(cfg.batch_size, drop_remainder=True)
     return _with_options(dataset.prefetch(AUTOTUNE), deterministic=False)
 
 

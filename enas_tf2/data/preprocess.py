@@ -15,12 +15,14 @@ from enas_tf2.config import parse_image_size
 from enas_tf2.data.augment import standardize
 
 
-def resize_images(images: tf.Tensor, image_size: Optional[Tuple[int, int]]) -> tf.Tensor:
+def resize_images(images: tf.Tensor, image_size: Optional[Tuple[int, int]],
+                  keep_dtype: bool = False) -> tf.Tensor:
     """Bilinear resize of ``[H, W, C]`` or ``[B, H, W, C]`` to ``image_size`` (H, W), without
     preserving the aspect ratio (a plain op the export can repeat). Returns float32 in the input's
-    pixel units. ``None``, or a size equal to the static input size, only casts."""
+    pixel units. ``None``, or a size equal to the static input size, only casts (or, with
+    ``keep_dtype``, returns the input as is: uint8 CIFAR images stay small until standardised)."""
     if image_size is None or tuple(images.shape[-3:-1]) == tuple(image_size):
-        return tf.cast(images, tf.float32)
+        return images if keep_dtype else tf.cast(images, tf.float32)
     return tf.image.resize(images, image_size, method="bilinear")
 
 

@@ -146,7 +146,10 @@ class MicroChild(keras.Model):
                                    reduction=reduction)
             if self.share_cell_traces:
                 # One trace per cell kind, shape-relaxed so it serves all stages.
-                run = tf.function(run, reduce_retracing=True, autograph=False)
+                import os
+                attrs = {"_noinline": True} if os.environ.get("ENAS_NOINLINE") == "1" else None
+                run = tf.function(run, reduce_retracing=True, autograph=False,
+                                  experimental_attributes=attrs)
             self._cell_fns[reduction] = run
         return self._cell_fns[reduction]
 

@@ -153,9 +153,8 @@ class FixedCell(keras.layers.Layer):
         for node in self.nodes:
             total = None
             for index in (node.index_1, node.index_2):
-                layer = slot_ops[slot]
-                y = layer(nodes[index], training=training) if _takes_training(layer) else (
-                    layer(nodes[index]))
+                # Keras passes `training` on only to layers whose call takes it (not the pools).
+                y = slot_ops[slot](nodes[index], training=training)
                 if self._drops[slot] and self.drop_path is not None:
                     y = self.drop_path(y, step=step, training=training)
                 total = y if total is None else total + y
@@ -173,11 +172,8 @@ class FixedCell(keras.layers.Layer):
         return out[:-1] + (len(self.loose_ends) * self.filters,)
 
     def get_config(self):
+        """Constructor arguments except `drop_path`, a layer owned and rebuilt by `MicroNet`."""
         config = super().get_config()
         config.update(arch=self.arch.tokens(), cell=self.cell_name, filters=self.filters)
         return config
 
-
-def _takes_training(layer) -> bool:
-    """Pools and identity have no BN, so they take no `training` argument."""
-    return not isinstance(layer, (AvgPool3x3, MaxPool3x3, keras.layers.Identity))

@@ -32,20 +32,18 @@ def _strides(stride: int):
     return [1, stride, stride, 1]
 
 
-def _empty():
-    """Placeholder residual: a 0-element constant, so every branch returns the same structure."""
-    return tf.zeros([0], tf.float32)
-
-
 def pad_residuals(residuals):
-    """Pads a residual list with empty placeholders up to `NUM_RESIDUALS`."""
-    return list(residuals) + [_empty() for _ in range(NUM_RESIDUALS - len(residuals))]
+    """Pads a residual list with one shared 0-element constant up to `NUM_RESIDUALS`, so every
+    branch of a slot returns the same structure."""
+    missing = NUM_RESIDUALS - len(residuals)
+    return list(residuals) + [tf.zeros([0], tf.float32)] * missing if missing else list(residuals)
 
 
-def _bn_forward(x, gamma, beta):
+def _bn_forward(x, gamma, beta, empty=None):
+    # Batch statistics: the kernel ignores mean/variance inputs, which must be empty tensors.
+    empty = tf.constant([], tf.float32) if empty is None else empty
     y, _, _, reserve_1, reserve_2, reserve_3 = gen_nn_ops.fused_batch_norm_v3(
-        x, gamma, beta, tf.constant([], tf.float32), tf.constant([], tf.float32),
-        epsilon=EPSILON, data_format="NHWC", is_training=True)
+        x, gamma, beta, empty, empty, epsilon=EPSILON, data_format="NHWC", is_training=True)
     return y, [reserve_1, reserve_2, reserve_3]
 
 
@@ -59,25 +57,29 @@ def _bn_backward(dy, x, gamma, reserves):
 # ------------------------------------------------------------------ separable convolution
 def sep_conv_forward(x, depthwise, pointwise, bn, stride: int):
     """{ReLU -> depthwise -> pointwise -> BN} x 2; returns ``(y, 12 residuals)``."""
-    residuals = []
+    residuals, empty = [], tf.constant([], tf.float32)
+    # tf.unstack is one op per weight; indexing would add a StridedSlice + 3 constants per piece.
+    depthwise, pointwise = tf.unstack(depthwise, num=2), tf.unstack(pointwise, num=2)
+    gammas_betas = tf.unstack(tf.reshape(bn, [4, -1]), num=4)
     for rep in range(2):
         relu = tf.nn.relu(x)
         dw = gen_nn_ops.depthwise_conv2d_native(
             relu, depthwise[rep], _strides(stride if rep == 0 else 1), "SAME")
         pw = gen_nn_ops.conv2d(dw, pointwise[rep], [1, 1, 1, 1], "SAME")
-        x, reserves = _bn_forward(pw, bn[rep, 0], bn[rep, 1])
+        x, reserves = _bn_forward(pw, gammas_betas[2 * rep], gammas_betas[2 * rep + 1], empty)
         residuals += [relu, dw, pw] + reserves
     return x, residuals
 
 
 def sep_conv_backward(dy, residuals, depthwise, pointwise, bn, stride: int):
     """Gradients ``(dx, d_depthwise, d_pointwise, d_bn)`` of `sep_conv_forward`."""
-    d_dw, d_pw, d_bn = [None, None], [None, None], [None, None]
+    d_dw, d_pw, d_bn = [None, None], [None, None], [None] * 4
+    depthwise, pointwise = tf.unstack(depthwise, num=2), tf.unstack(pointwise, num=2)
+    gammas = tf.unstack(bn[:, 0], num=2)
     for rep in (1, 0):
         relu, dw, pw = residuals[6 * rep: 6 * rep + 3]
         reserves = residuals[6 * rep + 3: 6 * rep + 6]
-        d_pre_bn, d_gamma, d_beta = _bn_backward(dy, pw, bn[rep, 0], reserves)
-        d_bn[rep] = tf.stack([d_gamma, d_beta])
+        d_pre_bn, d_bn[2 * rep], d_bn[2 * rep + 1] = _bn_backward(dy, pw, gammas[rep], reserves)
         d_dw_out = gen_nn_ops.conv2d_backprop_input(
             tf.shape(dw), pointwise[rep], d_pre_bn, [1, 1, 1, 1], "SAME")
         d_pw[rep] = gen_nn_ops.conv2d_backprop_filter(
@@ -88,7 +90,7 @@ def sep_conv_backward(dy, residuals, depthwise, pointwise, bn, stride: int):
         d_dw[rep] = gen_nn_ops.depthwise_conv2d_native_backprop_filter(
             relu, tf.shape(depthwise[rep]), d_dw_out, strides, "SAME")
         dy = gen_nn_ops.relu_grad(d_relu, relu)
-    return dy, tf.stack(d_dw), tf.stack(d_pw), tf.stack(d_bn)
+    return dy, tf.stack(d_dw), tf.stack(d_pw), tf.reshape(tf.stack(d_bn), tf.shape(bn))
 
 
 # ------------------------------------------------------------------ factorized reduction
@@ -100,17 +102,20 @@ def _shift(x):
 def reduce_forward(x, kernel, bn):
     """Factorized reduction (stride 2); returns ``(y, residuals)``."""
     shifted = _shift(x)
-    path_1 = gen_nn_ops.conv2d(x, kernel[0], [1, 2, 2, 1], "VALID")
-    path_2 = gen_nn_ops.conv2d(shifted, kernel[1], [1, 2, 2, 1], "VALID")
+    kernel_1, kernel_2 = tf.unstack(kernel, num=2)
+    path_1 = gen_nn_ops.conv2d(x, kernel_1, [1, 2, 2, 1], "VALID")
+    path_2 = gen_nn_ops.conv2d(shifted, kernel_2, [1, 2, 2, 1], "VALID")
     paths = tf.concat([path_1, path_2], axis=-1)
-    y, reserves = _bn_forward(paths, bn[0], bn[1])
+    gamma, beta = tf.unstack(bn, num=2)
+    y, reserves = _bn_forward(paths, gamma, beta)
     return y, [shifted, paths] + reserves
 
 
 def reduce_backward(dy, x, residuals, kernel, bn):
     """Gradients ``(dx, d_kernel, d_bn)`` of `reduce_forward`."""
     shifted, paths = residuals[0], residuals[1]
-    d_paths, d_gamma, d_beta = _bn_backward(dy, paths, bn[0], residuals[2:5])
+    kernel = tf.unstack(kernel, num=2)
+    d_paths, d_gamma, d_beta = _bn_backward(dy, paths, tf.unstack(bn, num=2)[0], residuals[2:5])
     d_path_1, d_path_2 = tf.split(d_paths, 2, axis=-1)
     strides = [1, 2, 2, 1]
     dx = gen_nn_ops.conv2d_backprop_input(tf.shape(x), kernel[0], d_path_1, strides, "VALID")
