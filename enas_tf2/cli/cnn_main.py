@@ -39,6 +39,8 @@ def main(argv):
         raise EnasError(f"unexpected arguments: {' '.join(argv[1:])}")
     logging.set_verbosity(logging.INFO)
     cfgs = cnn_flags.to_configs()
+    import tensorflow as tf
+    tf.get_logger().setLevel("WARNING")  # TF's own INFO lines (checkpoint sharding) are noise
     # Imported late so that --help and flag errors do not pay for TensorFlow's start-up.
     from enas_tf2.data.pipeline import build_data
     from enas_tf2.search_space.registry import make_space

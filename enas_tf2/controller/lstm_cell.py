@@ -5,8 +5,10 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from enas_tf2.layers.list_tracking import ListTrackingMixin
 
-class StackedLSTM(keras.layers.Layer):
+
+class StackedLSTM(ListTrackingMixin, keras.layers.Layer):
     """A stack of LSTM cells without biases, advanced one step per call.
 
     Layer ``l`` computes gates ``[x, h_prev] @ W_l`` (``W_l``: ``2S x 4S``) split in the order

@@ -1,8 +1,7 @@
 """The streaming ``tf.data`` input pipeline: `build_data(DataConfig) -> DataBundle`.
 
-Two sources feed the same tail. Training: per image resize + `augment_for_train` (parallel over
-images), then batch. Eval: per image resize, per batch standardise (together exactly
-`preprocess_for_eval`). Then prefetch.
+Two sources feed the same tail: training images are resized and `augment_for_train`-ed, eval
+images go through `preprocess_for_eval`, each in a parallel map, then batch and prefetch.
 - ``dataset="cifar10"``: the in-memory uint8 arrays of `load_cifar10` (150 MB at most). Only the
   index order is shuffled, so every epoch is a full permutation and no second copy is buffered.
 - ``dataset="tfrecord"``: an ``enas-convert`` folder, streamed shard by shard. Records stay
@@ -26,7 +25,8 @@ from enas_tf2.data.cifar10 import load_cifar10
 from enas_tf2.data.data_bundle import DataBundle
 from enas_tf2.data.image_decode import decode_record
 from enas_tf2.data.preprocess import preprocess_for_eval, resize_images
-from enas_tf2.data.record_source import RecordSource, check_shards, explain_read_error, open_record_source
+from enas_tf2.data.record_source import (RecordSource, check_shards, explain_read_error,
+                                         open_record_source)
 from enas_tf2.errors import EnasError
 
 __all__ = ["DataBundle", "build_data", "preprocess_for_eval", "check_shards", "explain_read_error"]
@@ -67,7 +67,9 @@ def build_data(cfg: DataConfig) -> DataBundle:
 # ---------------------------------------------------------------- shared tail
 
 
-def _with_options(dataset: tf.data.Dataset, deterministic: bool) -> tf.data.Dataset:
+def _finish(dataset: tf.data.Dataset, deterministic: bool) -> tf.data.Dataset:
+    """Prefetch plus the options every dataset gets (DATA auto-sharding, determinism)."""
+    dataset = dataset.prefetch(AUTOTUNE)
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     options.deterministic = deterministic
@@ -90,17 +92,7 @@ def _train_batches(elements: tf.data.Dataset, cfg: DataConfig, image_size, mean,
 
     dataset = elements.enumerate().map(per_image, num_parallel_calls=AUTOTUNE, deterministic=False)
     dataset = dataset.batch(cfg.batch_size, drop_remainder=True)
-    return _with_options(dataset.prefetch(AUTOTUNE), deterministic=False)
-
-
-def _eval_batches(batches: tf.data.Dataset, image_size, mean, std,
-                  deterministic: bool) -> tf.data.Dataset:
-    """Standardises batches of eval images that `preprocess_for_eval` already resized (the
-    standardisation half of it: elementwise, so per batch equals per image)."""
-    batches = batches.map(lambda images, labels: (preprocess_for_eval(images, image_size, mean, std),
-                                                  labels),
-                          num_parallel_calls=AUTOTUNE, deterministic=deterministic)
-    return _with_options(batches.prefetch(AUTOTUNE), deterministic=deterministic)
+    return _finish(dataset, deterministic=False)
 
 
 # ---------------------------------------------------------------- CIFAR-10 arrays
@@ -145,10 +137,10 @@ def _build_cifar10(cfg: DataConfig, image_size) -> DataBundle:
         count = int(labels_t.shape[0])
         indices = shuffled_indices(count) if shuffle else tf.data.Dataset.range(count)
         batches = indices.batch(batch_size, drop_remainder=shuffle).map(
-            lambda i: (tf.ensure_shape(resize_images(tf.gather(images_t, i), image_size),
-                                       [None, *image_size, 3]), tf.gather(labels_t, i)),
+            lambda i: (preprocess_for_eval(tf.gather(images_t, i), image_size, mean, std),
+                       tf.gather(labels_t, i)),
             num_parallel_calls=AUTOTUNE, deterministic=not shuffle)
-        return _eval_batches(batches, image_size, mean, std, deterministic=not shuffle)
+        return _finish(batches, deterministic=not shuffle)
 
     train_images_t, train_labels_t = constants(train_images, train_labels)
     train = _train_batches(shuffled_indices(split), cfg, image_size, mean, std,
@@ -168,9 +160,11 @@ def _build_cifar10(cfg: DataConfig, image_size) -> DataBundle:
 # ---------------------------------------------------------------- TFRecord shards
 
 
-def _records(source: RecordSource, split: str, shuffle: bool, seed: int) -> tf.data.Dataset:
+def _records(source: RecordSource, split: str, shuffle: bool, seed: int,
+             buffer_records: int = 0) -> tf.data.Dataset:
     """Serialised records of one split: shuffled+repeated over parallel-interleaved shards, or in
-    file order for one deterministic pass."""
+    file order for one deterministic pass. The shuffle buffer holds at most ``buffer_records``
+    (``--shuffle_buffer``) records and at most `SHUFFLE_BUFFER_BYTES` of them."""
     files = source.shards[split]
     if not shuffle:
         return tf.data.TFRecordDataset(files)
@@ -179,7 +173,10 @@ def _records(source: RecordSource, split: str, shuffle: bool, seed: int) -> tf.d
     dataset = dataset.interleave(tf.data.TFRecordDataset, cycle_length=min(len(files), 8),
                                  block_length=1, num_parallel_calls=AUTOTUNE, deterministic=False)
     avg_bytes = max(1, source.bytes[split] // max(1, source.counts[split]))
-    buffer = max(1, min(source.counts[split], SHUFFLE_BUFFER_BYTES // avg_bytes))
+    buffer = min(source.counts[split], SHUFFLE_BUFFER_BYTES // avg_bytes)
+    if buffer_records > 0:
+        buffer = min(buffer, buffer_records)
+    buffer = max(1, buffer)
     return dataset.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
 
 
@@ -227,16 +224,16 @@ def _build_tfrecord(cfg: DataConfig, image_size) -> DataBundle:
 
     def eval_batches(split, batch_size, shuffle, seed):
         """One ordered pass (``shuffle=False``) or endless shuffled batches (reward)."""
-        def resized(raw):
+        def preprocess(raw):
             image, label = load(raw)
-            return tf.ensure_shape(resize_images(image, image_size), [*image_size, 3]), label
-        batches = _records(source, split, shuffle, seed).map(
-            resized, num_parallel_calls=AUTOTUNE, deterministic=not shuffle)
-        return _eval_batches(batches.batch(batch_size, drop_remainder=shuffle), image_size, mean,
-                             std, deterministic=not shuffle)
+            image = preprocess_for_eval(image, image_size, mean, std)
+            return tf.ensure_shape(image, [*image_size, 3]), label
+        batches = _records(source, split, shuffle, seed, cfg.shuffle_buffer).map(
+            preprocess, num_parallel_calls=AUTOTUNE, deterministic=not shuffle)
+        return _finish(batches.batch(batch_size, drop_remainder=shuffle), not shuffle)
 
-    train = _train_batches(_records(source, "train", True, cfg.seed), cfg, image_size, mean, std,
-                           load)
+    train = _train_batches(_records(source, "train", True, cfg.seed, cfg.shuffle_buffer), cfg,
+                           image_size, mean, std, load)
     datasets: Dict[str, Optional[tf.data.Dataset]] = {"valid": None, "test": None, "reward": None}
     for split in ("valid", "test"):
         if source.shards.get(split):

@@ -60,7 +60,15 @@ class Predictor:
             raise EnasError(f"--model_dir {model_dir} has no readable {LABELS_FILE} with "
                             f"'class_names'") from None
         self.model_dir = model_dir
-        self._loaded = tf.saved_model.load(model_dir)
+        # The export drops the custom max-pool gradient (serving needs no gradients); TF warns
+        # about that once per function on load, which only confuses a user running predictions.
+        tf_logger = tf.get_logger()
+        level = tf_logger.level
+        tf_logger.setLevel("ERROR")
+        try:
+            self._loaded = tf.saved_model.load(model_dir)
+        finally:
+            tf_logger.setLevel(level)
         if SIGNATURE_ENCODED not in self._loaded.signatures:
             raise EnasError(f"the SavedModel in {model_dir} has no {SIGNATURE_ENCODED!r} signature")
         self._serve = self._loaded.signatures[SIGNATURE_ENCODED]

@@ -97,7 +97,7 @@ class FinalLoop:
                 lambda step: self.steps.train(self.train_iter), step_var=self.step,
                 steps=self.steps_per_epoch, epoch=epoch, num_epochs=cfg.num_epochs, log=self.log,
                 log_every=cfg.log_every, images_per_step=self.global_batch,
-                lr_fn=lambda: float(self.lr(self.sgd.iterations)), output_dir=cfg.output_dir))
+                lr_fn=lambda: float(self.lr(self.sgd.iterations - 1)), output_dir=cfg.output_dir))
             if (epoch + 1) % cfg.eval_every_epochs == 0 or epoch + 1 == cfg.num_epochs:
                 if self.dist_valid is not None:
                     record["valid_acc"] = self._accuracy(self.dist_valid)

@@ -48,7 +48,9 @@ class FinalSteps:
         replicas = self.strategy.num_replicas_in_sync
         variables = self.net.trainable_variables
         with tf.GradientTape() as tape:
-            logits, aux_logits = split_outputs(self.net(images, training=True))
+            # The drop-path keep probability is scheduled on the global step (ENAS_SPEC §4.4).
+            logits, aux_logits = split_outputs(
+                self.net(images, training=True, step=self.optimizer.iterations))
             loss = self._ce(labels, logits)
             if aux_logits is not None:
                 loss += self.aux_weight * self._ce(labels, aux_logits)

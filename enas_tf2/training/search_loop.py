@@ -57,7 +57,7 @@ class SearchLoop:
             lambda step: st.steps.child_train(self.train_iter, seed_for(CHILD_STREAM, cfg.seed, step)),
             step_var=st.step, steps=self.steps_per_epoch, epoch=epoch, num_epochs=cfg.num_epochs,
             log=self.log, log_every=cfg.log_every, images_per_step=st.global_batch,
-            lr_fn=lambda: float(st.child_lr(st.child_optimizer.iterations)),
+            lr_fn=lambda: float(st.child_lr(st.child_optimizer.iterations - 1)),
             output_dir=cfg.output_dir, tag="child")
 
     def _controller_phase(self, epoch: int) -> dict:

@@ -147,7 +147,7 @@ class MicroChild(keras.Model):
             if self.share_cell_traces:
                 # One trace per cell kind, shape-relaxed so it serves all stages.
                 import os
-                attrs = {"_noinline": True} if os.environ.get("ENAS_NOINLINE") == "1" else None
+                attrs = {"_noinline": True} if os.environ.get("ENAS_NOINLINE", "0") == "1" else None
                 run = tf.function(run, reduce_retracing=True, autograph=False,
                                   experimental_attributes=attrs)
             self._cell_fns[reduction] = run

@@ -89,13 +89,14 @@ def _backward(kind, dy, x, residuals, weights, stride):
     return dy, {}
 
 
-def switch_op(index, inputs, weights, specs):
+def _switch_op_body(index, inputs, weights, specs):
     """``specs[index]`` applied to its input, with a hand-written gradient (see module doc).
 
     Args:
         index: int32 scalar tensor choosing the branch.
         inputs: list of candidate input tensors (branches name theirs by position).
-        weights: list of per-slot weight slices (positions as in ``_SLOT_WEIGHTS``).
+        weights: list of per-slot weight slices (positions as in ``_SLOT_WEIGHTS``), None where
+            the slot has no such weight.
         specs: per branch ``(input position, kind, stride)``.
     """
     num_inputs = len(inputs)
@@ -123,6 +124,54 @@ def switch_op(index, inputs, weights, specs):
         return y, grad
 
     return run(index, *inputs, *(weights[i] for i in present))
+
+
+_SLOT_FUNCTIONS = {}
+_SLOT_OPTIONS = {"noinline": True, "shared": True}
+
+
+def switch_op(index, inputs, weights, specs):
+    """Runs `_switch_op_body` through one traced function per slot signature.
+
+    All slots with the same branch list share ONE traced function (shape-agnostic), so the ~90
+    slots of the network cost a handful of traces, and TF builds each backward function once.
+    """
+    if not _SLOT_OPTIONS["shared"]:
+        return _switch_op_body(index, inputs, weights, specs)
+    present = tuple(i for i, w in enumerate(weights) if w is not None)
+    key = (tuple(specs), len(inputs), present)
+    if key not in _SLOT_FUNCTIONS:
+        signature = ([tf.TensorSpec([], tf.int32)]
+                     + [tf.TensorSpec([None] * 4, tf.float32)] * len(inputs)
+                     + [tf.TensorSpec([None] * weights[i].shape.rank, tf.float32)
+                        for i in present])
+        attrs = {"_noinline": True} if _SLOT_OPTIONS["noinline"] else None
+
+        def body(index, *args, num_inputs=len(inputs)):
+            ws = [None] * len(weights)
+            for i, tensor in zip(present, args[num_inputs:]):
+                ws[i] = tensor
+            return _switch_op_body(index, list(args[:num_inputs]), ws, specs)
+
+        _SLOT_FUNCTIONS[key] = tf.function(body, input_signature=signature, autograph=False,
+                                           experimental_attributes=attrs)
+    out = _SLOT_FUNCTIONS[key](index, *inputs, *(weights[i] for i in present))
+    out.set_shape(_output_shape(inputs, specs))
+    return out
+
+
+def _output_shape(inputs, specs):
+    """Static output shape when all branches agree (they do; this restores it after the call)."""
+    shapes = []
+    for pos, kind, stride in specs:
+        shape = inputs[pos].shape
+        if stride == 2:
+            shape = _half(shape)
+        shapes.append(shape)
+    result = shapes[0]
+    for shape in shapes[1:]:
+        result = result.most_specific_compatible_shape(shape)
+    return result
 
 
 def _pack_forward(y, residuals):
