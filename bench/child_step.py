@@ -49,6 +49,9 @@ def make_train_step(model, uses_arch: bool, counter: list):
     """A tf.function train step for `model`; `counter[0]` counts Python traces."""
     optimizer = keras.optimizers.SGD(0.05, momentum=0.9, nesterov=True)
     variables = model.trainable_variables
+    # Create the momentum slots now: variables created during the first trace make tf.function
+    # trace the whole step a second time.
+    optimizer.build(variables)
 
     def l2_loss():
         if hasattr(model, "l2_loss"):

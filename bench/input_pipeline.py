@@ -31,6 +31,7 @@ DEFAULT_WORK_DIR = os.path.join(REPO_ROOT, "bench", "out", "input_pipeline")
 
 
 def parse_args(argv=None) -> argparse.Namespace:
+    """Command-line options (see ``--help``)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--flowers", default=DEFAULT_FLOWERS, help="image folder to convert")
     parser.add_argument("--work_dir", default=DEFAULT_WORK_DIR, help="conversion + replicas")
@@ -126,6 +127,7 @@ def measure(data_dir: str, args: argparse.Namespace) -> dict:
 
 
 def run_child(data_dir: str, args: argparse.Namespace) -> dict:
+    """Runs `measure` for ``data_dir`` in a fresh Python process and returns its result."""
     command = [sys.executable, os.path.abspath(__file__), f"--child={data_dir}",
                f"--sizes={args.sizes}", f"--batch_size={args.batch_size}",
                f"--batches={args.batches}", f"--warmup={args.warmup}"]
@@ -138,6 +140,7 @@ def run_child(data_dir: str, args: argparse.Namespace) -> dict:
 
 
 def main(argv=None) -> None:
+    """Prepares the datasets, measures each in its own process, prints the table and RESULT."""
     args = parse_args(argv)
     if args.child:
         print(json.dumps(measure(args.child, args)))
@@ -153,7 +156,8 @@ def main(argv=None) -> None:
     sizes = [int(s) for s in args.sizes.split(",")]
     print(f"\nbatch {args.batch_size}, {args.batches} timed batches after {args.warmup} warm-up, "
           f"{os.cpu_count()} CPUs shared with other jobs (load = 1-min load average)")
-    header = f"{'records':>8} {'px':>4} {'img/s':>8} {'img/cpu-s':>10} {'load':>5} {'peak RSS MB':>12}"
+    header = (f"{'records':>8} {'px':>4} {'img/s':>8} {'img/cpu-s':>10} {'load':>5} "
+              f"{'peak RSS MB':>12}")
     print(header)
     print("-" * len(header))
     for target, run in runs.items():

@@ -105,7 +105,7 @@ def test_augment_for_train_eager_tf_function_and_dataset_map_agree():
 
 
 def test_augment_for_train_composition_matches_its_parts():
-    """Pad 5/3 (round(40/8), round(24/8)), crop, flip, standardise, cutout, each with its split seed."""
+    """Pad 5/3 (round(40/8), round(24/8)), crop, flip, standardise, cutout; split seeds."""
     mean, std = (0.5, 0.5, 0.5), (0.25, 0.25, 0.25)
     image = _ramp_image(40, 24)
     seed = tf.constant([5, 9], tf.int64)

@@ -14,7 +14,7 @@ from enas_tf2.config import DataConfig
 from enas_tf2.data import manifest as manifest_lib
 from enas_tf2.data import records
 from enas_tf2.data.cifar10 import load_cifar10
-from enas_tf2.data.image_decode import decode_for_size, jpeg_ratio_index
+from enas_tf2.data.image_decode import decode_bytes_for_size, decode_for_size, jpeg_ratio_index
 from enas_tf2.data.pipeline import build_data, check_shards, explain_read_error, preprocess_for_eval
 from enas_tf2.errors import EnasError
 
@@ -167,6 +167,18 @@ def test_dct_downscaled_decode_matches_full_decode(flowers_dir):
     assert np.abs(small.numpy()[:rows, :cols] - blocks).mean() < 3.0
 
 
+def test_bare_bytes_decode_like_records(flowers_dir):
+    """Serving decodes image bytes without record metadata exactly as the pipeline does."""
+    path = sorted((flowers_dir / "tulips").glob("*.jpg"))[0]
+    encoded = tf.io.read_file(str(path))
+    height, width = tf.io.extract_jpeg_shape(encoded).numpy()[:2]
+    from_record = decode_for_size(encoded, tf.constant("jpeg"), height, width, (100, 100))
+    from_bytes = decode_bytes_for_size(encoded, (100, 100))
+    np.testing.assert_array_equal(from_bytes.numpy(), from_record.numpy())
+    png = tf.io.encode_png(from_bytes)                   # PNG: always a full decode
+    np.testing.assert_array_equal(decode_bytes_for_size(png, (8, 8)).numpy(), from_bytes.numpy())
+
+
 def test_flowers_bundle(flowers_tfr):
     manifest = json.loads((flowers_tfr / "manifest.json").read_text())
     bundle = build_data(DataConfig(dataset="tfrecord", data_path=str(flowers_tfr),
@@ -224,7 +236,8 @@ def _write_shards(folder, split_counts, size=(8, 8), with_manifest=True):
                 image = np.broadcast_to(COLORS[i % 2], (*size, 3))
                 encoded = tf.io.encode_png(image).numpy()
                 writer.write(records.encode_example(encoded, "png", i % 2, *size))
-        stats = {"height": {"min": size[0], "max": size[0]}, "width": {"min": size[1], "max": size[1]}}
+        stats = {"height": {"min": size[0], "max": size[0]},
+                 "width": {"min": size[1], "max": size[1]}}
         splits[split] = {"count": count, "shards": [manifest_lib.describe_shard(str(path), count)],
                          "image_size": stats}
     manifest_lib.write_json(str(folder / "labels.json"), manifest_lib.labels_payload(["a", "b"]))
@@ -311,7 +324,8 @@ def test_mirrored_strategy_splits_the_global_batch(cifar10_dir):
     script = textwrap.dedent(f"""
         import tensorflow as tf
         cpu = tf.config.list_physical_devices("CPU")[0]
-        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+        tf.config.set_logical_device_configuration(
+            cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
         from enas_tf2.config import DataConfig
         from enas_tf2.data.pipeline import build_data
         bundle = build_data(DataConfig(data_path={str(cifar10_dir)!r}, valid_size=1000,

@@ -14,7 +14,8 @@ def real_ptb(ptb_dir):
 
 def test_real_ptb_counts_and_vocabulary(real_ptb):
     # Token counts and vocabulary size published in shared/data/README.md.
-    assert (len(real_ptb.train), len(real_ptb.valid), len(real_ptb.test)) == (929_589, 73_760, 82_430)
+    sizes = (len(real_ptb.train), len(real_ptb.valid), len(real_ptb.test))
+    assert sizes == (929_589, 73_760, 82_430)
     assert len(real_ptb.vocab) == 10_000
     assert ptb.EOS in real_ptb.word_to_id and "<unk>" in real_ptb.word_to_id
     assert real_ptb.train.dtype == np.int32

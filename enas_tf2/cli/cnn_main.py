@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-
-from absl import app, logging
+import logging
 
 from enas_tf2.cli import flags as cnn_flags
 from enas_tf2.cli.entry import run_main
 from enas_tf2.errors import EnasError
+
+LOGGER = logging.getLogger("enas_tf2")
 
 
 def _load_arch(space, cfgs):
@@ -37,10 +38,7 @@ def _load_arch(space, cfgs):
 def main(argv):
     if len(argv) > 1:
         raise EnasError(f"unexpected arguments: {' '.join(argv[1:])}")
-    logging.set_verbosity(logging.INFO)
     cfgs = cnn_flags.to_configs()
-    import tensorflow as tf
-    tf.get_logger().setLevel("WARNING")  # TF's own INFO lines (checkpoint sharding) are noise
     # Imported late so that --help and flag errors do not pay for TensorFlow's start-up.
     from enas_tf2.data.pipeline import build_data
     from enas_tf2.search_space.registry import make_space
@@ -56,9 +54,9 @@ def main(argv):
     data = build_data(cfgs["data"])
     child_cfg = dataclasses.replace(cfgs["child"], num_classes=data.num_classes)
     space = make_space(cfgs["search_for"], child_cfg, cfgs["controller"])
-    logging.info("data: %s images of %s, %d classes; strategy %s with %d replica(s)",
-                 data.counts, data.image_shape, data.num_classes, run_cfg.strategy,
-                 strategy.num_replicas_in_sync)
+    LOGGER.info("data: %s images of %s, %d classes; strategy %s with %d replica(s)",
+                data.counts, data.image_shape, data.num_classes, run_cfg.strategy,
+                strategy.num_replicas_in_sync)
     if fixed:
         from enas_tf2.training.final_loop import FinalLoop
         FinalLoop(space, arch, data, cfgs["data"], child_cfg, cfgs["optim"], run_cfg,

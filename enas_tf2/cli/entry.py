@@ -7,10 +7,12 @@ and exit with status 2; no stack trace. Anything else is a bug and keeps its tra
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 
 from absl import app
+from absl import logging as absl_logging
 
 from enas_tf2.errors import EnasError
 
@@ -31,10 +33,24 @@ def _first_line(err: BaseException) -> str:
     return text[0] if text else type(err).__name__
 
 
+def setup_progress_logging() -> None:
+    """Timestamped enas_tf2 progress lines on stderr (TensorFlow's INFO lines stay hidden)."""
+    logger = logging.getLogger("enas_tf2")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+        logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    # absl's default verbosity is INFO, which lets TensorFlow's checkpoint INFO lines through.
+    absl_logging.set_verbosity(absl_logging.WARNING)
+
+
 def run_main(main) -> None:
     """`absl.app.run(main)` with user errors turned into one line and exit status 2."""
 
     def wrapped(argv):
+        setup_progress_logging()
         try:
             return main(argv)
         except EnasError as err:

@@ -48,7 +48,8 @@ def load_cifar10(path: str) -> Cifar10Arrays:
     there or a file is corrupt.
     """
     if not path:
-        raise EnasError("no CIFAR-10 --data_path given (a cifar-10-batches-py folder or its parent)")
+        raise EnasError("no CIFAR-10 --data_path given "
+                        "(a cifar-10-batches-py folder or its parent)")
     path = os.path.expanduser(str(path))
     if not os.path.isdir(path):
         raise EnasError(f"CIFAR-10 data path {path!r} does not exist or is not a folder")
@@ -97,7 +98,8 @@ def _unpickle(file_path: str) -> dict:
             # encoding="bytes" keeps the uint8 payload intact for py2 pickles (ENAS_SPEC §6).
             raw = pickle.load(f, encoding="bytes")
     except Exception as exc:  # pickle raises many types for a damaged file
-        raise EnasError(f"CIFAR-10 file {file_path!r} is not a readable pickle batch: {exc}") from exc
+        raise EnasError(
+            f"CIFAR-10 file {file_path!r} is not a readable pickle batch: {exc}") from exc
     if not isinstance(raw, dict):
         raise EnasError(f"CIFAR-10 file {file_path!r} does not hold a dict batch")
     return {(k.decode("latin1") if isinstance(k, bytes) else k): v for k, v in raw.items()}
@@ -168,8 +170,10 @@ def _find_tfds_version_dir(path: str) -> Optional[str]:
         if os.path.isfile(os.path.join(base, "dataset_info.json")):
             return base
         versions = sorted(glob.glob(os.path.join(base, "*", "dataset_info.json")))
-        if versions and os.path.basename(os.path.dirname(os.path.dirname(versions[-1]))) == "cifar10":
-            return os.path.dirname(versions[-1])
+        if versions:
+            version_dir = os.path.dirname(versions[-1])
+            if os.path.basename(os.path.dirname(version_dir)) == "cifar10":
+                return version_dir
     return None
 
 

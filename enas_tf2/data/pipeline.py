@@ -49,7 +49,9 @@ def build_data(cfg: DataConfig) -> DataBundle:
     ``cfg.dataset == "tfrecord"``: ``data_path`` is an ``enas-convert`` output folder; classes come
     from ``labels.json``, normalisation from ``manifest.json``. ``image_size`` defaults to the
     images' size when all training images share one size (e.g. converted CIFAR-10) and is required
-    otherwise. Raises EnasError for bad settings or data.
+    otherwise. ``shuffle_buffer`` caps the TFRecord training shuffle buffer (in records; it is
+    also capped at `SHUFFLE_BUFFER_BYTES` of encoded records); CIFAR-10 always shuffles a full
+    permutation of indices. Raises EnasError for bad settings or data.
     """
     if cfg.batch_size <= 0 or cfg.eval_batch_size <= 0:
         raise EnasError(f"batch sizes must be positive (batch_size={cfg.batch_size}, "
@@ -124,7 +126,7 @@ def _build_cifar10(cfg: DataConfig, image_size) -> DataBundle:
     image_size = image_size or CIFAR_SIZE
 
     def constants(images, labels):
-        # Captured once; uint8 stays uint8 (3 KiB per image), floats are made per batch.
+        # Captured once; uint8 stays uint8 (3 KiB per image) until an image is standardised.
         return tf.constant(images), tf.constant(labels.astype(np.int32))
 
     def shuffled_indices(count):

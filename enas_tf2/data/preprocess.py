@@ -26,7 +26,8 @@ def resize_images(images: tf.Tensor, image_size: Optional[Tuple[int, int]],
     return tf.image.resize(images, image_size, method="bilinear")
 
 
-def preprocess_for_eval(images, image_size, mean: Sequence[float], std: Sequence[float]) -> tf.Tensor:
+def preprocess_for_eval(images, image_size, mean: Sequence[float],
+                        std: Sequence[float]) -> tf.Tensor:
     """Eval preprocessing of ``[H, W, 3]`` or ``[B, H, W, 3]`` images: bilinear resize to
     ``image_size`` then ``(x / 255 - mean) / std`` per channel.
 

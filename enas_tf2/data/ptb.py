@@ -51,7 +51,8 @@ def _read_tokens(path: str) -> List[str]:
         with open(path, encoding="utf-8") as f:
             return tokenize(f.read())
     except FileNotFoundError:
-        raise EnasError(f"PTB file {path!r} is missing (scripts/download_ptb.sh fetches it)") from None
+        raise EnasError(
+            f"PTB file {path!r} is missing (scripts/download_ptb.sh fetches it)") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise EnasError(f"cannot read PTB file {path!r}: {exc}") from None
 

@@ -47,7 +47,8 @@ def open_record_source(data_path: str) -> RecordSource:
     """Opens an ``enas-convert`` output folder; EnasError naming the problem if it is unusable
     (missing folder, labels or train shards, a listed shard missing or truncated)."""
     if not data_path:
-        raise EnasError("no --data_path given for --dataset=tfrecord (an enas-convert output folder)")
+        raise EnasError("no --data_path given for --dataset=tfrecord "
+                        "(an enas-convert output folder)")
     root = os.path.expanduser(str(data_path))
     if not os.path.isdir(root):
         raise EnasError(f"data path {root!r} does not exist or is not a folder")
@@ -56,9 +57,9 @@ def open_record_source(data_path: str) -> RecordSource:
         source = _from_manifest(root, class_names, manifest_lib.read_manifest(root))
     else:
         source = _from_glob(root, class_names)
-    if not source.shards.get("train"):
-        raise EnasError(f"{root!r} has no train shards (train-*.tfrecord); convert a dataset with "
-                        "enas-convert first")
+    if not source.shards.get("train") or not source.counts.get("train"):
+        raise EnasError(f"{root!r} has no train shards with records (train-*.tfrecord); "
+                        "convert a dataset with enas-convert first")
     return source
 
 

@@ -12,6 +12,7 @@ from typing import List, Sequence
 
 import numpy as np
 import tensorflow as tf
+from absl import logging as absl_logging
 
 from enas_tf2.errors import EnasError
 from enas_tf2.export.saved_model import LABELS_FILE, SIGNATURE_ENCODED
@@ -62,13 +63,12 @@ class Predictor:
         self.model_dir = model_dir
         # The export drops the custom max-pool gradient (serving needs no gradients); TF warns
         # about that once per function on load, which only confuses a user running predictions.
-        tf_logger = tf.get_logger()
-        level = tf_logger.level
-        tf_logger.setLevel("ERROR")
+        level = absl_logging.get_verbosity()
+        absl_logging.set_verbosity(absl_logging.ERROR)
         try:
             self._loaded = tf.saved_model.load(model_dir)
         finally:
-            tf_logger.setLevel(level)
+            absl_logging.set_verbosity(level)
         if SIGNATURE_ENCODED not in self._loaded.signatures:
             raise EnasError(f"the SavedModel in {model_dir} has no {SIGNATURE_ENCODED!r} signature")
         self._serve = self._loaded.signatures[SIGNATURE_ENCODED]

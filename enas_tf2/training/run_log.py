@@ -8,6 +8,7 @@ epoch appears exactly once however often the run was killed.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import sys
@@ -15,7 +16,11 @@ import time
 from typing import Optional
 
 import tensorflow as tf
-from absl import logging
+
+
+# Our progress lines go through this logger; the CLIs give it a handler (`cli/entry.py`). It is kept
+# apart from absl's logger so that TensorFlow's own INFO chatter can stay silenced.
+LOGGER = logging.getLogger("enas_tf2")
 
 
 def _jsonable(value):
@@ -91,7 +96,7 @@ class RunLog:
         """A line for the person watching (absl log, so it carries a timestamp)."""
         if self._tty:
             sys.stderr.write("\r\033[K")  # clear a progress bar drawn on this line
-        logging.info(message)
+        LOGGER.info(message)
 
     def bar(self, text: str) -> None:
         """Redraws a one-line progress bar when stderr is a terminal (no-op otherwise)."""

@@ -64,7 +64,7 @@ class MicroChild(keras.Model):
     """
 
     def __init__(self, num_layers: int = 6, num_cells: int = 5, out_filters: int = 20,
-                 num_classes: int = 10, keep_prob: float = 0.9, share_cell_traces: bool = True,
+                 num_classes: int = 10, keep_prob: float = 0.9, share_cell_traces: bool = False,
                  **kwargs):
         super().__init__(**kwargs)
         if num_layers < 2 or num_cells < 1:
