@@ -102,9 +102,10 @@ class StaticMicroModel(keras.Model):
     def call(self, images, training=False):
         """Logits for ``images`` (NHWC)."""
         x = self.stem(images, training=training)
-        h0, h1 = x, x
+        prev, cur = x, x
         for cell in self.cells:
             calib_0, calib_1 = cell["calib"]
+            h0, h1 = prev, cur
             if isinstance(calib_0, FactorizedReduction):
                 h0 = calib_0(tf.nn.relu(h0), training=training)
             elif calib_0 is not None:
@@ -131,5 +132,5 @@ class StaticMicroModel(keras.Model):
                 loose.append(value)
             y = tf.concat(loose, axis=-1) if len(loose) > 1 else loose[0]
             y = cell["out_conv"](tf.nn.relu(y))
-            h0, h1 = h1, cell["out_bn"](y, training=training)
-        return self.head(h1, training=training)
+            prev, cur = cur, cell["out_bn"](y, training=training)
+        return self.head(cur, training=training)

@@ -40,7 +40,9 @@ def main(argv):
         raise EnasError(f"unexpected arguments: {' '.join(argv[1:])}")
     cfgs = cnn_flags.to_configs()
     # Imported late so that --help and flag errors do not pay for TensorFlow's start-up.
-    from enas_tf2.data.pipeline import build_data
+    import tensorflow as tf
+
+    from enas_tf2.data.pipeline import build_data, explain_read_error
     from enas_tf2.search_space.registry import make_space
     from enas_tf2.training.strategy import check_batch_size, make_strategy
 
@@ -57,6 +59,15 @@ def main(argv):
     LOGGER.info("data: %s images of %s, %d classes; strategy %s with %d replica(s)",
                 data.counts, data.image_shape, data.num_classes, run_cfg.strategy,
                 strategy.num_replicas_in_sync)
+    try:
+        _run(fixed, space, arch, data, child_cfg, cfgs, strategy)
+    except (tf.errors.DataLossError, tf.errors.InvalidArgumentError) as err:
+        # Corrupt shards and out-of-range labels surface here, deep in a step; name the file.
+        raise explain_read_error(cfgs["data"].data_path, err) from None
+
+
+def _run(fixed, space, arch, data, child_cfg, cfgs, strategy):
+    run_cfg = cfgs["run"]
     if fixed:
         from enas_tf2.training.final_loop import FinalLoop
         FinalLoop(space, arch, data, cfgs["data"], child_cfg, cfgs["optim"], run_cfg,

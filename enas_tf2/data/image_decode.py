@@ -1,9 +1,11 @@
 """Decoding one stored image record, as cheaply as the target size allows.
 
-Decoding full-size JPEGs is the input pipeline's bottleneck. libjpeg can scale by 1/2, 1/4 or 1/8
-inside the inverse DCT (``tf.io.decode_jpeg(..., ratio=r)``) for a fraction of the cost, so each
-record is decoded with the largest ratio that still leaves the image at least as large as the
-target; the bilinear resize afterwards only has to cover the remaining factor (< 2).
+Decoding JPEGs is the input pipeline's bottleneck. libjpeg can scale by 1/2, 1/4 or 1/8 inside
+the inverse DCT (``tf.io.decode_jpeg(..., ratio=r)``), skipping most of the IDCT, colour
+conversion and upsampling work (entropy decoding remains, so on the ~90 KB flower photos 1/2
+saves ~8 %; on large photos much more). Each record is decoded with the largest ratio that still
+leaves the image at least as large as the target, so the bilinear resize afterwards only covers
+the remaining factor (< 2) and quality is kept.
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ import shutil
 
 import tensorflow as tf
 
+from enas_tf2.data.image_decode import decode_bytes_for_size
 from enas_tf2.data.preprocess import preprocess_for_eval
 from enas_tf2.errors import EnasError
 from enas_tf2.export.trained_run import TrainedRun, load_trained_run
@@ -46,7 +47,9 @@ def _serving_functions(run: TrainedRun):
 
     def _decode_one(encoded):
         # Images of a batch have different sizes: decode and resize one by one, then stack.
-        image = tf.io.decode_image(encoded, channels=3, expand_animations=False)
+        # Decoded exactly as the input pipeline decodes for evaluation (JPEGs at reduced DCT
+        # scale when the target size allows), so served and validated images see the same pixels.
+        image = decode_bytes_for_size(encoded, run.image_size)
         image.set_shape([None, None, 3])
         return preprocess_for_eval(image, run.image_size, run.mean, run.std)
 

@@ -3,7 +3,11 @@
 ReLU → 5x5 average pool, stride 3, VALID → 1x1 conv to 128 → BN → ReLU → conv whose kernel covers
 the whole remaining feature map, to 768 → BN → ReLU → global average pool → dense (no bias).
 
-Deviations from the original, both deliberate:
+Deviations from the original, all deliberate:
+* the pooled map is capped at 2x2 (area-averaged down when larger). On CIFAR (an 8x8 map) the pool
+  gives 2x2 anyway, so nothing changes there; on large images the original's "kernel = whole
+  remaining map" grew with the image (31.8 M parameters for the head alone at 224 px), while
+  here the head has the same 0.49 M parameters at every image size.
 * its weights are trained (and L2-regularised like every other weight): the original left them out
   of the optimizer's variable list, so a frozen random head back-propagated into the backbone
   (pitfall P3); NASNet, which ENAS copies here, trains it.
@@ -22,6 +26,7 @@ from enas_tf2.layers.batch_norm import BatchNorm
 
 POOL_SIZE, POOL_STRIDE = 5, 3
 PROJ_FILTERS, HIDDEN_FILTERS = 128, 768
+MAX_POOLED = 2  # the pooled map a CIFAR-10 net has; larger maps are area-averaged down to it
 
 
 @keras.saving.register_keras_serializable(package="enas_tf2")
@@ -49,7 +54,9 @@ class AuxHead(keras.layers.Layer):
             raise EnasError(f"the auxiliary head needs a feature map of at least {POOL_SIZE}x"
                             f"{POOL_SIZE} pixels after the second reduction, got {height}x{width}; "
                             f"use larger images or turn off --child_use_aux_heads")
-        pooled = ((height - POOL_SIZE) // POOL_STRIDE + 1, (width - POOL_SIZE) // POOL_STRIDE + 1)
+        pooled = (min(MAX_POOLED, (height - POOL_SIZE) // POOL_STRIDE + 1),
+                  min(MAX_POOLED, (width - POOL_SIZE) // POOL_STRIDE + 1))
+        self._pooled = pooled
         init = keras.initializers.HeNormal()
         self.proj_kernel = self.add_weight(shape=(1, 1, channels, PROJ_FILTERS), initializer=init,
                                            name="proj_kernel")
@@ -62,6 +69,8 @@ class AuxHead(keras.layers.Layer):
 
     def call(self, x, training=None):
         x = tf.nn.avg_pool2d(tf.nn.relu(x), POOL_SIZE, POOL_STRIDE, "VALID")
+        if tuple(x.shape[1:3]) != self._pooled:
+            x = tf.image.resize(x, self._pooled, method="area")
         x = tf.nn.conv2d(x, self.proj_kernel, strides=1, padding="SAME")
         x = tf.nn.relu(self.proj_bn(x, training=training))
         x = tf.nn.conv2d(x, self.hidden_kernel, strides=1, padding="VALID")

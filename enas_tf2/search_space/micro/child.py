@@ -55,20 +55,16 @@ class MicroChild(keras.Model):
         out_filters: F of the first stage; doubles at each reduction cell.
         num_classes: logits.
         keep_prob: dropout keep probability before the classifier (``training=True`` only).
-        share_cell_traces: trace one cell function per cell kind and call it for every cell of
-            that kind with the weights as arguments (smaller graph, faster first step); False
-            inlines every cell (kept for benchmarking).
 
     Call ``build((None, H, W, 3))`` (e.g. under ``strategy.scope()``) to create every variable,
     including those of ops no architecture has sampled yet; variables must exist before tracing.
     """
 
     def __init__(self, num_layers: int = 6, num_cells: int = 5, out_filters: int = 20,
-                 num_classes: int = 10, keep_prob: float = 0.9, share_cell_traces: bool = False,
-                 **kwargs):
+                 num_classes: int = 10, keep_prob: float = 0.9, **kwargs):
         super().__init__(**kwargs)
-        if num_layers < 2 or num_cells < 1:
-            raise EnasError(f"MicroChild needs num_layers >= 2 and num_cells >= 1, got "
+        if num_layers < 1 or num_cells < 1:
+            raise EnasError(f"MicroChild needs num_layers >= 1 and num_cells >= 1, got "
                             f"num_layers={num_layers}, num_cells={num_cells}")
         if out_filters < 2 or out_filters % 2:
             raise EnasError(f"out_filters must be an even number >= 2, got {out_filters}")
@@ -77,7 +73,6 @@ class MicroChild(keras.Model):
         self.out_filters = int(out_filters)
         self.num_classes = int(num_classes)
         self.keep_prob = float(keep_prob)
-        self.share_cell_traces = bool(share_cell_traces)
         self.stem = Stem(3 * self.out_filters, batch_stats_only=True, name="stem")
         self.head = ClassifierHead(self.num_classes, self.keep_prob, name="head")
         self.cell_weights, self.calibrations = [], []
@@ -101,7 +96,6 @@ class MicroChild(keras.Model):
             self._plan.append(reduction)
             channels = (channels[1], filters)
             level = (level[1], level[1] + int(reduction))
-        self._cell_fns = {}
 
     @staticmethod
     def _calibration(kind, filters, name):
@@ -116,10 +110,10 @@ class MicroChild(keras.Model):
         if len(input_shape) != 4 or input_shape[-1] is None:
             raise EnasError(f"MicroChild expects NHWC images with known channels, got shape "
                             f"{tuple(input_shape)}")
-        batch, height, width = input_shape[0], input_shape[1], input_shape[2]
+        batch = input_shape[0]
         self.stem.build(input_shape)
         stem_shape = self.stem.compute_output_shape(input_shape)
-        shapes = (stem_shape, stem_shape)
+        shapes = (stem_shape, stem_shape)      # uncalibrated (previous, current) outputs
         for cell_id, reduction in enumerate(self._plan):
             calibrated = []
             for layer, shape in zip(self.calibrations[cell_id], shapes):
@@ -133,43 +127,34 @@ class MicroChild(keras.Model):
             if reduction:
                 h = None if h is None else -(-h // 2)
                 w = None if w is None else -(-w // 2)
-            shapes = (calibrated[1], (batch, h, w, filters))
+            shapes = (shapes[1], (batch, h, w, filters))
         self.head.build(shapes[1])
-        del height, width
         self.built = True
-
-    def _cell_fn(self, reduction: bool):
-        """The (possibly shared) callable running one cell of the given kind."""
-        if reduction not in self._cell_fns:
-            def run(h0, h1, arch_row, *banks):
-                return shared_cell(h0, h1, arch_row, *banks, num_cells=self.num_cells,
-                                   reduction=reduction)
-            if self.share_cell_traces:
-                # One trace per cell kind, shape-relaxed so it serves all stages.
-                import os
-                attrs = {"_noinline": True} if os.environ.get("ENAS_NOINLINE", "0") == "1" else None
-                run = tf.function(run, reduce_retracing=True, autograph=False,
-                                  experimental_attributes=attrs)
-            self._cell_fns[reduction] = run
-        return self._cell_fns[reduction]
 
     def call(self, images, arch, training=False):
         """Logits of ``images`` for the architecture ``arch`` (int32 ``[2, num_cells, 4]``)."""
         arch = tf.convert_to_tensor(arch, dtype=tf.int32)
         x = self.stem(images, training=training)
-        h0, h1 = x, x
+        # (previous, current) cell outputs as produced; each cell calibrates its own copies, the
+        # next cell again receives the uncalibrated outputs (as the original code does).
+        prev, cur = x, x
         for cell_id, reduction in enumerate(self._plan):
-            calib_0, calib_1 = self.calibrations[cell_id]
-            if isinstance(calib_0, FactorizedReduction):
-                h0 = calib_0(tf.nn.relu(h0), training=training)
-            elif calib_0 is not None:
-                h0 = calib_0(h0, training=training)
-            if calib_1 is not None:
-                h1 = calib_1(h1, training=training)
-            out = self._cell_fn(reduction)(h0, h1, arch[int(reduction)],
-                                           *self.cell_weights[cell_id].tensors())
-            h0, h1 = h1, out
-        return self.head(h1, training=training)
+            h0, h1 = self._calibrate(cell_id, prev, cur, training)
+            prev, cur = cur, shared_cell(h0, h1, arch[int(reduction)],
+                                         *self.cell_weights[cell_id].tensors(),
+                                         num_cells=self.num_cells, reduction=reduction)
+        return self.head(cur, training=training)
+
+    def _calibrate(self, cell_id, h0, h1, training):
+        """Brings both cell inputs to F channels and h1's spatial size (ENAS_SPEC §1.2)."""
+        calib_0, calib_1 = self.calibrations[cell_id]
+        if isinstance(calib_0, FactorizedReduction):
+            h0 = calib_0(tf.nn.relu(h0), training=training)
+        elif calib_0 is not None:
+            h0 = calib_0(h0, training=training)
+        if calib_1 is not None:
+            h1 = calib_1(h1, training=training)
+        return h0, h1
 
     def l2_loss(self):
         """Sum of squares of all trainable weights (no 1/2 factor; the loop multiplies by l2_reg)."""
@@ -178,4 +163,4 @@ class MicroChild(keras.Model):
     def get_config(self):
         return {"name": self.name, "num_layers": self.num_layers, "num_cells": self.num_cells,
                 "out_filters": self.out_filters, "num_classes": self.num_classes,
-                "keep_prob": self.keep_prob, "share_cell_traces": self.share_cell_traces}
+                "keep_prob": self.keep_prob}

@@ -23,7 +23,6 @@ import tensorflow as tf
 
 from enas_tf2.errors import EnasError
 from enas_tf2.layers.avg_pool import AvgPool3x3
-from enas_tf2.layers.drop_path import DropPath
 from enas_tf2.layers.factorized_reduction import FactorizedReduction
 from enas_tf2.layers.max_pool import MaxPool3x3
 from enas_tf2.layers.relu_conv_bn import ReluConvBn

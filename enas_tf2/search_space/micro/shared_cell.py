@@ -24,6 +24,8 @@ resolution; a loose end among nodes 0/1 is factorized-reduced before the output 
 
 from __future__ import annotations
 
+import threading
+
 import tensorflow as tf
 from tensorflow.python.ops import list_ops
 
@@ -127,37 +129,45 @@ def _switch_op_body(index, inputs, weights, specs):
 
 
 _SLOT_FUNCTIONS = {}
-_SLOT_OPTIONS = {"noinline": True, "shared": True}
+_SLOT_FUNCTIONS_LOCK = threading.Lock()   # MirroredStrategy traces replicas in threads
 
 
 def switch_op(index, inputs, weights, specs):
     """Runs `_switch_op_body` through one traced function per slot signature.
 
-    All slots with the same branch list share ONE traced function (shape-agnostic), so the ~90
-    slots of the network cost a handful of traces, and TF builds each backward function once.
+    All slots with the same branch list share ONE traced, shape-agnostic function (4 in a
+    network: normal slot, node-2 and later reduction slots, loose-input reduction), so the 80+
+    slots cost a handful of traces and TF builds each backward function once. The functions are
+    marked ``_noinline``: TF then optimises and instantiates each one once instead of inlining
+    80 copies into the step graph (measured first run 8 s vs 51 s, bench/README.md).
     """
-    if not _SLOT_OPTIONS["shared"]:
-        return _switch_op_body(index, inputs, weights, specs)
     present = tuple(i for i, w in enumerate(weights) if w is not None)
     key = (tuple(specs), len(inputs), present)
-    if key not in _SLOT_FUNCTIONS:
-        signature = ([tf.TensorSpec([], tf.int32)]
-                     + [tf.TensorSpec([None] * 4, tf.float32)] * len(inputs)
-                     + [tf.TensorSpec([None] * weights[i].shape.rank, tf.float32)
-                        for i in present])
-        attrs = {"_noinline": True} if _SLOT_OPTIONS["noinline"] else None
-
-        def body(index, *args, num_inputs=len(inputs)):
-            ws = [None] * len(weights)
-            for i, tensor in zip(present, args[num_inputs:]):
-                ws[i] = tensor
-            return _switch_op_body(index, list(args[:num_inputs]), ws, specs)
-
-        _SLOT_FUNCTIONS[key] = tf.function(body, input_signature=signature, autograph=False,
-                                           experimental_attributes=attrs)
+    with _SLOT_FUNCTIONS_LOCK:
+        if key not in _SLOT_FUNCTIONS:
+            _SLOT_FUNCTIONS[key] = _make_slot_function(len(inputs), [
+                weights[i].shape.rank if i in present else None for i in range(len(weights))],
+                specs)
     out = _SLOT_FUNCTIONS[key](index, *inputs, *(weights[i] for i in present))
     out.set_shape(_output_shape(inputs, specs))
     return out
+
+
+def _make_slot_function(num_inputs, weight_ranks, specs):
+    """A shape-agnostic tf.function for one slot signature (see `switch_op`)."""
+    present = [i for i, rank in enumerate(weight_ranks) if rank is not None]
+    signature = ([tf.TensorSpec([], tf.int32)]
+                 + [tf.TensorSpec([None] * 4, tf.float32)] * num_inputs
+                 + [tf.TensorSpec([None] * weight_ranks[i], tf.float32) for i in present])
+
+    def body(index, *args):
+        ws = [None] * len(weight_ranks)
+        for i, tensor in zip(present, args[num_inputs:]):
+            ws[i] = tensor
+        return _switch_op_body(index, list(args[:num_inputs]), ws, specs)
+
+    return tf.function(body, input_signature=signature, autograph=False,
+                       experimental_attributes={"_noinline": True})
 
 
 def _output_shape(inputs, specs):
@@ -184,7 +194,13 @@ def _loose_end_output(nodes, loose, banks, element_shape):
     out_shape = tf.shape(gathered)[1:]
     channels = tf.shape(banks["out_kernel"])[-1]
     flat = tf.reshape(tf.nn.relu(gathered), [tf.shape(loose)[0], -1, channels])
-    y = tf.reduce_sum(tf.matmul(flat, tf.gather(banks["out_kernel"], loose)), axis=0)
+    # Rows by a one-hot matmul rather than tf.gather: the bank then gets a dense gradient, not
+    # IndexedSlices that optimizers and gradient clipping would have to densify anyway.
+    kernel = banks["out_kernel"]
+    rows = tf.reshape(tf.matmul(tf.one_hot(loose, tf.shape(kernel)[0]),
+                                tf.reshape(kernel, [tf.shape(kernel)[0], -1])),
+                      [-1, channels, channels])
+    y = tf.reduce_sum(tf.matmul(flat, rows), axis=0)
     gamma, beta = tf.unstack(banks["out_bn"], num=2)
     return fused_batch_norm(tf.reshape(y, out_shape), gamma, beta)
 
