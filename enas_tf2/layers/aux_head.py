@@ -4,7 +4,7 @@ ReLU → 5x5 average pool, stride 3, VALID → 1x1 conv to 128 → BN → ReLU �
 the whole remaining feature map, to 768 → BN → ReLU → global average pool → dense (no bias).
 
 Deviations from the original, all deliberate:
-* the pooled map is capped at 2x2 (area-averaged down when larger). On CIFAR (an 8x8 map) the pool
+* the pooled map is capped at 2x2 (average-pooled down further when larger). On CIFAR (an 8x8 map) the pool
   gives 2x2 anyway, so nothing changes there; on large images the original's "kernel = whole
   remaining map" grew with the image (31.8 M parameters for the head alone at 224 px), while
   here the head has the same 0.49 M parameters at every image size.
@@ -26,7 +26,7 @@ from enas_tf2.layers.batch_norm import BatchNorm
 
 POOL_SIZE, POOL_STRIDE = 5, 3
 PROJ_FILTERS, HIDDEN_FILTERS = 128, 768
-MAX_POOLED = 2  # the pooled map a CIFAR-10 net has; larger maps are area-averaged down to it
+MAX_POOLED = 2  # the pooled map a CIFAR-10 net has; larger maps are averaged down to it
 
 
 @keras.saving.register_keras_serializable(package="enas_tf2")
@@ -54,9 +54,13 @@ class AuxHead(keras.layers.Layer):
             raise EnasError(f"the auxiliary head needs a feature map of at least {POOL_SIZE}x"
                             f"{POOL_SIZE} pixels after the second reduction, got {height}x{width}; "
                             f"use larger images or turn off --child_use_aux_heads")
-        pooled = (min(MAX_POOLED, (height - POOL_SIZE) // POOL_STRIDE + 1),
-                  min(MAX_POOLED, (width - POOL_SIZE) // POOL_STRIDE + 1))
-        self._pooled = pooled
+        first = ((height - POOL_SIZE) // POOL_STRIDE + 1, (width - POOL_SIZE) // POOL_STRIDE + 1)
+        pooled = tuple(min(MAX_POOLED, side) for side in first)
+        # A second VALID average pool with stride p // 2 and window p - stride maps p -> 2 exactly.
+        strides = tuple(max(1, side // MAX_POOLED) for side in first)
+        self._second_pool = None if first == pooled else (
+            tuple(side - stride if side > MAX_POOLED else 1 for side, stride in zip(first, strides)),
+            tuple(stride if side > MAX_POOLED else 1 for side, stride in zip(first, strides)))
         init = keras.initializers.HeNormal()
         self.proj_kernel = self.add_weight(shape=(1, 1, channels, PROJ_FILTERS), initializer=init,
                                            name="proj_kernel")
@@ -69,8 +73,8 @@ class AuxHead(keras.layers.Layer):
 
     def call(self, x, training=None):
         x = tf.nn.avg_pool2d(tf.nn.relu(x), POOL_SIZE, POOL_STRIDE, "VALID")
-        if tuple(x.shape[1:3]) != self._pooled:
-            x = tf.image.resize(x, self._pooled, method="area")
+        if self._second_pool is not None:
+            x = tf.nn.avg_pool2d(x, self._second_pool[0], self._second_pool[1], "VALID")
         x = tf.nn.conv2d(x, self.proj_kernel, strides=1, padding="SAME")
         x = tf.nn.relu(self.proj_bn(x, training=training))
         x = tf.nn.conv2d(x, self.hidden_kernel, strides=1, padding="VALID")
