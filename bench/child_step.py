@@ -81,6 +81,13 @@ def _timed(fn, *args) -> float:
     return time.perf_counter() - start
 
 
+def _timed_both(fn, *args):
+    """(wall seconds, process CPU seconds) of one call; CPU time depends less on other jobs."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    fn(*args).numpy()
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
 def _static_rss_subprocess(args) -> float:
     """Peak RSS (MB) of a process that builds and trains one static model (no shared child)."""
     cmd = [sys.executable, os.path.abspath(__file__), "--static_rss_only"] + [
@@ -125,42 +132,52 @@ def main():
     child.build((None, args.size, args.size, 3))
     traces = [0]
     shared_step = make_train_step(child, True, traces)
-    first_step_s = _timed(shared_step, images, labels, arch_tensors[0])
+    first_step_s, first_step_cpu = _timed_both(shared_step, images, labels, arch_tensors[0])
     for arch in arch_tensors:            # warm-up: one step per arch
         shared_step(images, labels, arch).numpy()
     rss_mb = _rss_mb()
 
-    statics, static_first = [], []
+    statics, static_first, static_first_cpu = [], [], []
     for arch, arch_tensor in zip(archs, arch_tensors):
         model = StaticMicroModel(arch, **shape_kw)
         model.build((None, args.size, args.size, 3))
         step = make_train_step(model, False, [0])
-        static_first.append(_timed(step, images, labels, arch_tensor))
+        wall, cpu = _timed_both(step, images, labels, arch_tensor)
+        static_first.append(wall)
+        static_first_cpu.append(cpu)
         step(images, labels, arch_tensor).numpy()
         statics.append(step)
+        statics_vars = model.trainable_variables
 
-    rows, ratios = [], []
+    rows, ratios, cpu_ratios = [], [], []
     for rnd in range(args.rounds):
         for i, arch_tensor in enumerate(arch_tensors):
             runs = {}
             order = ("shared", "static") if (rnd + i) % 2 == 0 else ("static", "shared")
             for name in order:
                 fn = shared_step if name == "shared" else statics[i]
-                runs[name] = statistics.median(
-                    _timed(fn, images, labels, arch_tensor) for _ in range(args.steps))
-            ratio = runs["shared"] / runs["static"]
-            ratios.append(ratio)
-            rows.append((rnd, i, runs["shared"], runs["static"], ratio))
+                times = [_timed_both(fn, images, labels, arch_tensor) for _ in range(args.steps)]
+                runs[name] = (statistics.median(t[0] for t in times),
+                              statistics.median(t[1] for t in times))
+            ratios.append(runs["shared"][0] / runs["static"][0])
+            cpu_ratios.append(runs["shared"][1] / runs["static"][1])
+            rows.append((rnd, i, runs["shared"], runs["static"], ratios[-1], cpu_ratios[-1],
+                         os.getloadavg()[0]))
 
     static_rss = None if args.no_rss else _static_rss_subprocess(args)
-    print(f"{'round':>5} {'arch':>4} {'shared_s':>9} {'static_s':>9} {'ratio':>6}")
-    for rnd, i, shared_s, static_s, ratio in rows:
-        print(f"{rnd:>5} {i:>4} {shared_s:>9.3f} {static_s:>9.3f} {ratio:>6.2f}")
-    print(f"shared: first step {first_step_s:.1f} s, traces {traces[0]}, peak RSS {rss_mb:.0f} MB, "
-          f"{len(child.trainable_variables)} variables")
+    print(f"{'round':>5} {'arch':>4} {'shared_s':>9} {'static_s':>9} {'ratio':>6} "
+          f"{'shared_cpu':>10} {'static_cpu':>10} {'cpu_ratio':>9} {'load':>5}")
+    for rnd, i, shared, static, ratio, cpu_ratio, load in rows:
+        print(f"{rnd:>5} {i:>4} {shared[0]:>9.3f} {static[0]:>9.3f} {ratio:>6.2f} "
+              f"{shared[1]:>10.3f} {static[1]:>10.3f} {cpu_ratio:>9.2f} {load:>5.1f}")
+    print(f"median ratio: wall {statistics.median(ratios):.3f}, cpu {statistics.median(cpu_ratios):.3f}")
+    print(f"shared: first step {first_step_s:.1f} s ({first_step_cpu:.1f} CPU-s), traces "
+          f"{traces[0]}, peak RSS {rss_mb:.0f} MB, {len(child.trainable_variables)} variables")
     print(f"static: first step median {statistics.median(static_first):.1f} s "
-          f"(all {', '.join(f'{t:.1f}' for t in static_first)}), peak RSS "
-          f"{'n/a' if static_rss is None else f'{static_rss:.0f} MB'}")
+          f"({statistics.median(static_first_cpu):.1f} CPU-s; all "
+          f"{', '.join(f'{t:.1f}' for t in static_first)}), peak RSS "
+          f"{'n/a' if static_rss is None else f'{static_rss:.0f} MB'}, "
+          f"{len(statics_vars)} variables")
     print(f"load average at end: {', '.join(f'{v:.2f}' for v in os.getloadavg())}")
     result = {"ratio_median": round(statistics.median(ratios), 3),
               "first_step_s": round(first_step_s, 1),

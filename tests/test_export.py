@@ -15,6 +15,7 @@ import tensorflow as tf
 
 from enas_tf2.config import MicroChildConfig
 from enas_tf2.data.cifar10 import load_cifar10
+from enas_tf2.data.image_decode import decode_bytes_for_size
 from enas_tf2.data.preprocess import preprocess_for_eval
 from enas_tf2.errors import EnasError
 from enas_tf2.export.saved_model import export_run
@@ -76,6 +77,12 @@ def write_train_dir(root: pathlib.Path, class_names=FLOWERS, image_size=IMAGE_SI
                        "class_names": list(class_names), "num_classes": len(class_names)}}
     (train_dir / "run_config.json").write_text(json.dumps(config))
     return train_dir, net
+
+
+def pipeline_pixels(encoded: bytes, image_size=IMAGE_SIZE):
+    """An image file decoded exactly as the input pipeline decodes it for evaluation (JPEGs at a
+    reduced DCT scale when the target is small): what the encoded-bytes signature must see."""
+    return decode_bytes_for_size(tf.constant(encoded), image_size).numpy()
 
 
 def reference_probabilities(net, image_uint8, image_size=IMAGE_SIZE):
@@ -149,10 +156,13 @@ def test_fresh_process_scores_real_images_like_the_in_memory_model(
     got = json.loads(out.read_text())
 
     jpeg_pixels = tf.io.decode_jpeg(jpeg.read_bytes(), channels=3).numpy()
-    expected = np.stack([reference_probabilities(net, jpeg_pixels),
-                         reference_probabilities(net, cifar_image)])
+    cifar_expected = reference_probabilities(net, cifar_image)
+    expected = np.stack([reference_probabilities(net, pipeline_pixels(jpeg.read_bytes())),
+                         cifar_expected])
     np.testing.assert_allclose(got["encoded"], expected, atol=1e-5)
-    np.testing.assert_allclose(got["pixels"], expected, atol=1e-5)
+    # The float-pixel signature gets full-size pixels and only resizes them.
+    np.testing.assert_allclose(got["pixels"], np.stack(
+        [reference_probabilities(net, jpeg_pixels), cifar_expected]), atol=1e-5)
     assert got["classes"] == expected.argmax(-1).tolist()
     assert got["class_names"] == [FLOWERS[c] for c in expected.argmax(-1)]
     # The network is not trivially constant: the two images get different distributions.

@@ -6,13 +6,13 @@ import sys
 
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from enas_tf2.cli import predict_main
 from enas_tf2.errors import EnasError
 from enas_tf2.export.predictor import Predictor
 from enas_tf2.export.saved_model import export_run
-from test_export import FLOWERS, cifar_png, our_lines, reference_probabilities, write_train_dir
+from test_export import (FLOWERS, cifar_png, our_lines, pipeline_pixels, reference_probabilities,
+                         write_train_dir)
 
 
 @pytest.fixture(scope="module")
@@ -31,8 +31,7 @@ def photos(flowers_dir):
 
 
 def _expected(net, path):
-    pixels = tf.io.decode_image(path.read_bytes(), channels=3, expand_animations=False)
-    return reference_probabilities(net, pixels)
+    return reference_probabilities(net, pipeline_pixels(path.read_bytes()))
 
 
 def test_predict_files_top_k_matches_the_in_memory_model(model, photos, cifar10_dir, tmp_path):

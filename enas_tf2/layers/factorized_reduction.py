@@ -3,7 +3,8 @@
 Stride 2: path 1 takes the even rows/columns, path 2 the input shifted by one pixel (pad one
 row/column at the bottom/right, drop the first) and then the even rows/columns; each path is a 1x1
 conv to F/2 channels; the two halves are concatenated and batch-normalised. No ReLU inside (callers
-add one where the original does). Stride 1: a plain 1x1 conv -> BN.
+add one where the original does). Stride 1: a plain 1x1 conv -> BN. The weights are the two 1x1
+kernels of the original; the computation is one block-sparse 2x2 conv (see `factorized_paths`).
 """
 
 from __future__ import annotations
@@ -15,16 +16,28 @@ from enas_tf2.errors import EnasError
 from enas_tf2.layers.batch_norm import BatchNorm, fused_batch_norm
 
 
+def combined_kernel(kernel_1, kernel_2):
+    """The two 1x1 path kernels ``[1, 1, C, F/2]`` as one block-sparse 2x2 kernel ``[2, 2, C, F]``.
+
+    Tap (0, 0) holds path 1 (output channels ``:F/2``), tap (1, 1) path 2 (channels ``F/2:``).
+    """
+    zeros = tf.zeros_like(kernel_1[0, 0])
+    first = tf.concat([kernel_1[0, 0], zeros], axis=-1)
+    second = tf.concat([zeros, kernel_2[0, 0]], axis=-1)
+    corner = tf.zeros_like(first)
+    return tf.stack([tf.stack([first, corner]), tf.stack([corner, second])])
+
+
 def factorized_paths(x, kernel_1, kernel_2):
     """The two strided 1x1-conv paths, concatenated (before BN). Kernels are ``[1, 1, C, F/2]``.
 
-    A 1x1 conv with stride 2 and VALID padding equals "subsample the even pixels, then 1x1 conv",
-    so no separate pooling op is needed.
+    Computed as ONE 2x2 convolution with stride 2 and SAME padding (`combined_kernel`): output
+    pixel (i, j) reads input (2i, 2j) through path 1 and (2i+1, 2j+1) through path 2, and SAME
+    adds the bottom/right zero row/column exactly when the size is odd -- the same values as
+    "subsample / shift by one pixel, subsample, two 1x1 convs, concat", without the pad, slice
+    and concat copies (their gradients cost ~25 ms per step on this CPU, measured).
     """
-    path_1 = tf.nn.conv2d(x, kernel_1, strides=2, padding="VALID")
-    shifted = tf.pad(x, [[0, 0], [0, 1], [0, 1], [0, 0]])[:, 1:, 1:, :]
-    path_2 = tf.nn.conv2d(shifted, kernel_2, strides=2, padding="VALID")
-    return tf.concat([path_1, path_2], axis=-1)
+    return tf.nn.conv2d(x, combined_kernel(kernel_1, kernel_2), strides=2, padding="SAME")
 
 
 def factorized_reduction(x, kernel_1, kernel_2, scale, offset):

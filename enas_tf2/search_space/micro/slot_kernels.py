@@ -23,6 +23,7 @@ import tensorflow as tf
 from tensorflow.python.ops import gen_nn_ops
 
 from enas_tf2.layers.batch_norm import EPSILON
+from enas_tf2.layers.factorized_reduction import combined_kernel
 
 NUM_RESIDUALS = 12          # the largest residual list (sep conv); others are padded
 _POOL_KSIZE = [1, 3, 3, 1]
@@ -94,40 +95,27 @@ def sep_conv_backward(dy, residuals, depthwise, pointwise, bn, stride: int):
 
 
 # ------------------------------------------------------------------ factorized reduction
-def _shift(x):
-    """Path 2 input: pad one row/column at the bottom/right, drop the first row/column."""
-    return tf.pad(x, [[0, 0], [0, 1], [0, 1], [0, 0]])[:, 1:, 1:, :]
-
-
 def reduce_forward(x, kernel, bn):
-    """Factorized reduction (stride 2); returns ``(y, residuals)``."""
-    shifted = _shift(x)
+    """Factorized reduction (stride 2) as one 2x2 conv (`layers.factorized_paths`)."""
     kernel_1, kernel_2 = tf.unstack(kernel, num=2)
-    path_1 = gen_nn_ops.conv2d(x, kernel_1, [1, 2, 2, 1], "VALID")
-    path_2 = gen_nn_ops.conv2d(shifted, kernel_2, [1, 2, 2, 1], "VALID")
-    paths = tf.concat([path_1, path_2], axis=-1)
+    combined = combined_kernel(kernel_1, kernel_2)
+    paths = gen_nn_ops.conv2d(x, combined, [1, 2, 2, 1], "SAME")
     gamma, beta = tf.unstack(bn, num=2)
     y, reserves = _bn_forward(paths, gamma, beta)
-    return y, [shifted, paths] + reserves
+    return y, [combined, paths] + reserves
 
 
 def reduce_backward(dy, x, residuals, kernel, bn):
     """Gradients ``(dx, d_kernel, d_bn)`` of `reduce_forward`."""
-    shifted, paths = residuals[0], residuals[1]
-    kernel = tf.unstack(kernel, num=2)
+    combined, paths = residuals[0], residuals[1]
     d_paths, d_gamma, d_beta = _bn_backward(dy, paths, tf.unstack(bn, num=2)[0], residuals[2:5])
-    d_path_1, d_path_2 = tf.split(d_paths, 2, axis=-1)
     strides = [1, 2, 2, 1]
-    dx = gen_nn_ops.conv2d_backprop_input(tf.shape(x), kernel[0], d_path_1, strides, "VALID")
-    d_shifted = gen_nn_ops.conv2d_backprop_input(
-        tf.shape(shifted), kernel[1], d_path_2, strides, "VALID")
-    # Undo the shift: put the gradient back one pixel down/right, drop the padded row/column.
-    height, width = tf.shape(x)[1], tf.shape(x)[2]
-    dx += tf.pad(d_shifted, [[0, 0], [1, 0], [1, 0], [0, 0]])[:, :height, :width, :]
-    d_kernel = tf.stack([
-        gen_nn_ops.conv2d_backprop_filter(x, tf.shape(kernel[0]), d_path_1, strides, "VALID"),
-        gen_nn_ops.conv2d_backprop_filter(shifted, tf.shape(kernel[1]), d_path_2, strides,
-                                          "VALID")])
+    dx = gen_nn_ops.conv2d_backprop_input(tf.shape(x), combined, d_paths, strides, "SAME")
+    d_combined = gen_nn_ops.conv2d_backprop_filter(x, tf.shape(combined), d_paths, strides,
+                                                   "SAME")
+    # Only taps (0, 0) / first half and (1, 1) / second half are weights.
+    d_1, d_2 = tf.split(tf.stack([d_combined[0, 0], d_combined[1, 1]]), 2, axis=-1)
+    d_kernel = tf.stack([d_1[0], d_2[1]])[:, None, None]
     return dx, d_kernel, tf.stack([d_gamma, d_beta])
 
 
