@@ -109,7 +109,10 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--static_rss_only", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--no_rss", action="store_true", help="skip the static RSS subprocess")
+    parser.add_argument("--inter_op", type=int, default=0, help="TF inter-op threads (0: TF's)")
     args = parser.parse_args()
+    if args.inter_op:
+        tf.config.threading.set_inter_op_parallelism_threads(args.inter_op)
 
     tf.random.set_seed(args.seed)
     keras.utils.set_random_seed(args.seed)

@@ -65,15 +65,19 @@ class BatchNorm(keras.layers.Layer):
         channels = input_shape[-1]
         if channels is None:
             raise EnasError("BatchNorm needs a known channel count (last axis of the input)")
-        self.gamma = self.add_weight(shape=(channels,), initializer="ones", name="gamma")
-        self.beta = self.add_weight(shape=(channels,), initializer="zeros", name="beta")
+        # Not autocast: the fused kernel takes float32 scale, offset and statistics even when the
+        # activations are float16 (mixed precision).
+        self.gamma = self.add_weight(shape=(channels,), initializer="ones", name="gamma",
+                                     autocast=False)
+        self.beta = self.add_weight(shape=(channels,), initializer="zeros", name="beta",
+                                    autocast=False)
         if not self.batch_stats_only:
             self.moving_mean = self.add_weight(
                 shape=(channels,), initializer="zeros", trainable=False, name="moving_mean",
-                aggregation="mean")
+                aggregation="mean", autocast=False)
             self.moving_variance = self.add_weight(
                 shape=(channels,), initializer="ones", trainable=False, name="moving_variance",
-                aggregation="mean")
+                aggregation="mean", autocast=False)
 
     def call(self, x, training=None):
         if self.batch_stats_only:

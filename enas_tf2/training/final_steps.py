@@ -66,7 +66,8 @@ class FinalSteps:
             # its inner SGD) by itself; that clip sees each replica's part before the all-reduce.
             grads = [tf.zeros_like(v) if g is None else g for g, v in zip(grads, variables)]
             self.optimizer.apply(grads, variables)
-            norm = tf.linalg.global_norm([tf.cast(g, tf.float32) for g in grads])
+            norm = tf.linalg.global_norm([tf.cast(g, tf.float32) for g in grads]) / tf.cast(
+                self.optimizer.dynamic_scale, tf.float32)  # report the unscaled norm
         else:
             norm = apply_clipped(self.optimizer, grads, variables, self.ocfg.grad_bound)
         hits = tf.equal(tf.argmax(logits, -1, output_type=tf.int32), tf.cast(labels, tf.int32))

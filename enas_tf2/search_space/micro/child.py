@@ -34,6 +34,7 @@ import tensorflow as tf
 from enas_tf2.errors import EnasError
 from enas_tf2.layers.classifier_head import ClassifierHead
 from enas_tf2.layers.factorized_reduction import FactorizedReduction
+from enas_tf2.layers.list_tracking import ListTrackingMixin
 from enas_tf2.layers.relu_conv_bn import ReluConvBn
 from enas_tf2.layers.stem import Stem
 from enas_tf2.search_space.micro.shared_cell import shared_cell
@@ -46,7 +47,7 @@ def reduction_cell_ids(num_layers: int):
     return (third, 2 * third + 1)
 
 
-class MicroChild(keras.Model):
+class MicroChild(ListTrackingMixin, keras.Model):
     """Weight-shared micro child: ``child(images, arch, training=...)`` -> logits ``[B, classes]``.
 
     Args:

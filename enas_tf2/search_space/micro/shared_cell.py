@@ -7,10 +7,9 @@ Design choices, each measured on this CPU (SHARED_CHILD_NOTES.md and bench/READM
 * Input selection reads the chosen node from a TensorList (`TensorListGetItem`): no stack/gather
   copy forward and a sparse gradient. Nodes are appended with `PushBack`, whose gradient is one
   `PopBack` (a `SetItem` gradient would write a dense zeros tensor per node).
-* Op selection is one `tf.switch_case` per slot (lowered to Switch/Merge inside `tf.function`,
-  so untaken branches run no kernels), with a hand-written gradient: a second `switch_case` over
-  the ops' backward functions (`slot_switch.py`, `slot_kernels.py` explain why). Untaken ops get
-  zero gradients.
+* Op selection is a `tf.switch_case` per slot (lowered to Switch/Merge inside `tf.function`, so
+  untaken branches run no kernels) with a hand-written gradient (`slot_switch.py`,
+  `slot_kernels.py` explain why). Untaken ops get zero gradients.
 * Banks are unstacked once per cell into per-slot slices: the gradient of a bank is then one
   `Pack` of the small per-slot gradients, instead of a bank-sized dense tensor per slot.
 * Loose ends: only the unused nodes are gathered from the list and multiplied by their own rows
@@ -37,23 +36,26 @@ from enas_tf2.search_space.micro.weight_banks import NORMAL_BANKS, REDUCTION_BAN
 NUM_INPUTS = 2   # nodes 0 and 1 of a cell are its inputs
 
 
-def _loose_end_output(nodes, loose, banks, element_shape):
-    """concat(loose ends) -> ReLU -> 1x1 conv -> BN, reading only the loose-end nodes.
-
-    The gathered ``[k, N, H, W, F]`` nodes are laid out as the channel concat ``[N, H, W, k*F]``
-    and convolved with their own rows of the 1x1 bank: oneDNN's 1x1 conv is several times faster
-    here than a batched per-node matmul (116 ms per step, measured), and it is what the static
-    network runs after its concat.
-    """
-    gathered = list_ops.tensor_list_gather(nodes, loose, tf.float32, element_shape=element_shape)
+def _concat_loose(nodes, loose, element_shape):
+    """ReLU of the gathered loose-end nodes laid out as their channel concat ``[N, H, W, k*F]``."""
+    gathered = tf.nn.relu(list_ops.tensor_list_gather(nodes, loose, tf.float32,
+                                                      element_shape=element_shape))
     shape = tf.shape(gathered)
+    return tf.reshape(tf.transpose(gathered, [1, 2, 3, 0, 4]),
+                      [shape[1], shape[2], shape[3], shape[0] * shape[4]])
+
+
+def _output_conv_bn(concat, node_ids, banks):
+    """1x1 conv of the concatenated loose ends with their own rows of the bank, then BN.
+
+    Laying the loose ends out as a channel concat and running one 1x1 conv is several times
+    faster with oneDNN than a batched per-node matmul (116 ms per step, measured), and it is what
+    the static network runs. Rows are picked by a one-hot matmul rather than tf.gather, so the
+    bank gets a dense gradient instead of IndexedSlices that clipping would densify anyway.
+    """
     kernel = banks["out_kernel"]
     num_nodes, channels = tf.shape(kernel)[0], tf.shape(kernel)[-1]
-    concat = tf.reshape(tf.transpose(tf.nn.relu(gathered), [1, 2, 3, 0, 4]),
-                        [shape[1], shape[2], shape[3], shape[0] * shape[4]])
-    # Rows by a one-hot matmul rather than tf.gather: the bank then gets a dense gradient, not
-    # IndexedSlices that optimizers and gradient clipping would have to densify anyway.
-    rows = tf.matmul(tf.one_hot(loose, num_nodes), tf.reshape(kernel, [num_nodes, -1]))
+    rows = tf.matmul(tf.one_hot(node_ids, num_nodes), tf.reshape(kernel, [num_nodes, -1]))
     y = tf.nn.conv2d(concat, tf.reshape(rows, [1, 1, -1, channels]), 1, "SAME")
     gamma, beta = tf.unstack(banks["out_bn"], num=2)
     return fused_batch_norm(y, gamma, beta)
@@ -79,52 +81,47 @@ def shared_cell(h0, h1, arch_row, *bank_tensors, num_cells: int, reduction: bool
     tokens = tf.unstack(tf.reshape(arch_row, [4 * num_cells]), num=4 * num_cells)
     # A node is a loose end when no node of the cell reads it (ENAS_SPEC §1.2).
     used = tf.reduce_max(tf.one_hot(tf.stack(tokens[0::2]), num_nodes, dtype=tf.int32), axis=0)
-    loose = tf.cast(tf.reshape(tf.where(tf.equal(used, 0)), [-1]), tf.int32)
 
-    full_shape = h1.shape
+    # One list of all nodes; in a reduction cell it mixes full-size inputs and half-size nodes,
+    # so each slot reads exactly the node it uses (two typed reads would cost a zero gradient,
+    # often of full size, for the one not used).
+    out_shape = half_shape(h1.shape) if reduction else h1.shape
+    read_shape = None if reduction else out_shape
     nodes = list_ops.empty_tensor_list(element_shape=None, element_dtype=tf.float32)
-    if reduction:
-        inputs = list_ops.empty_tensor_list(element_shape=None, element_dtype=tf.float32)
-        loose_kernels = tf.unstack(banks["loose_reduce_kernel"], num=2)
-        loose_bns = tf.unstack(banks["loose_reduce_bn"], num=2)
-        for j, h in enumerate((h0, h1)):
-            inputs = list_ops.tensor_list_push_back(inputs, h)
-            # Node j < 2 enters the output only as a loose end, factorized-reduced to half size;
-            # otherwise a zero placeholder keeps list positions equal to node ids (never read).
-            reduced = switch_op(tf.cast(tf.equal(used[j], 0), tf.int32), [h],
-                                [None] * 6 + [loose_kernels[j], loose_bns[j]],
-                                [(0, "zero", 2), (0, "reduce", 2)])
-            nodes = list_ops.tensor_list_push_back(nodes, reduced)
-        element_shape = half_shape(full_shape)
-    else:
-        for h in (h0, h1):
-            nodes = list_ops.tensor_list_push_back(nodes, h)
-        element_shape = full_shape
-
+    for h in (h0, h1):
+        nodes = list_ops.tensor_list_push_back(nodes, h)
     for node_id in range(NUM_INPUTS, num_nodes):
         value = None
         for j in range(2):
             slot = 2 * (node_id - NUM_INPUTS) + j
             index, op = tokens[2 * slot], tokens[2 * slot + 1]
             weights = [slices[name][slot] if name in slices else None for name in SLOT_WEIGHTS]
+            x = list_ops.tensor_list_get_item(nodes, index, tf.float32, element_shape=read_shape)
             if not reduction:
-                x = list_ops.tensor_list_get_item(nodes, index, tf.float32,
-                                                  element_shape=element_shape)
-                out = switch_op(op, [x], weights, branch_specs(1, 0))
-            else:
-                x_full = list_ops.tensor_list_get_item(
-                    inputs, tf.minimum(index, NUM_INPUTS - 1), tf.float32,
-                    element_shape=full_shape)
-                specs = branch_specs(2, 0)
-                candidates = [x_full]
-                branch = op
-                if node_id > NUM_INPUTS:   # node 2 can only read the cell inputs
-                    candidates.append(list_ops.tensor_list_get_item(
-                        nodes, tf.maximum(index, NUM_INPUTS), tf.float32,
-                        element_shape=element_shape))
-                    specs += branch_specs(1, 1)
-                    branch = op + ops.NUM_OPS * tf.cast(index >= NUM_INPUTS, tf.int32)
-                out = switch_op(branch, candidates, weights, specs)
+                out = switch_op(op, x, weights, branch_specs(1))
+            elif node_id == NUM_INPUTS:      # node 2 can only read the cell inputs: stride 2
+                out = switch_op(op, x, weights, branch_specs(2))
+            else:                            # stride 2 on inputs 0/1, stride 1 on nodes 2..
+                reads_node = tf.cast(index >= NUM_INPUTS, tf.int32)
+                out = switch_op(op + ops.NUM_OPS * reads_node, x, weights,
+                                branch_specs(2) + branch_specs(1))
+            out.set_shape(out_shape)
             value = out if value is None else value + out
         nodes = list_ops.tensor_list_push_back(nodes, value)
-    return _loose_end_output(nodes, loose, banks, element_shape)
+
+    if not reduction:
+        loose = tf.cast(tf.reshape(tf.where(tf.equal(used, 0)), [-1]), tf.int32)
+        return _output_conv_bn(_concat_loose(nodes, loose, out_shape), loose, banks)
+    # Reduction cell: loose nodes 2.. are gathered; a loose input 0/1 is factorized-reduced to
+    # half size first. A non-loose input yields zeros, which add nothing through ReLU -> conv.
+    loose = tf.cast(tf.reshape(tf.where(tf.equal(used[NUM_INPUTS:], 0)), [-1]),
+                    tf.int32) + NUM_INPUTS
+    reduced = []
+    for j, h in enumerate((h0, h1)):
+        r = switch_op(tf.cast(tf.equal(used[j], 0), tf.int32), h,
+                      [None] * 6 + [banks["loose_reduce_kernel"][j], banks["loose_reduce_bn"][j]],
+                      [("zero", 2), ("reduce", 2)])
+        r.set_shape(out_shape)
+        reduced.append(tf.nn.relu(r))
+    concat = tf.concat(reduced + [_concat_loose(nodes, loose, out_shape)], axis=-1)
+    return _output_conv_bn(concat, tf.concat([[0, 1], loose], axis=0), banks)

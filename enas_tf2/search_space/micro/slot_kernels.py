@@ -3,9 +3,9 @@
 Why hand-written: TF's automatic gradient of a `switch_case` (cond_v2) re-emits, from every branch,
 an Optional for every intermediate of every other branch, and builds one gradient function per
 branch. For 80 slots that dominated both tracing (about 1 s per slot) and the graph Grappler then
-optimises. Here each op's forward branch returns its output plus a FIXED list of residuals (the
-tensors its backward needs), and the slot's custom gradient runs a second `switch_case` over these
-backward functions. Nothing is recomputed except the 3x3 max pool, whose gradient needs the
+optimises. Here each op's forward branch returns its output plus the residuals its backward needs,
+and the slot's custom gradient runs a second `switch_case` over these backward functions
+(`slot_switch.py`). Nothing is recomputed except the 3x3 max pool, whose gradient needs the
 forward pool output on a direct edge to use oneDNN's fast MaxPoolGrad.
 
 The forward maths is exactly the layers' functional forms (`enas_tf2.layers`): same TF kernels
@@ -25,19 +25,13 @@ from tensorflow.python.ops import gen_nn_ops
 from enas_tf2.layers.batch_norm import EPSILON
 from enas_tf2.layers.factorized_reduction import combined_kernel
 
-NUM_RESIDUALS = 12          # the largest residual list (sep conv); others are padded
+SEP_CONV_RESIDUALS = 12     # per repetition: ReLU out, depthwise out, pointwise out, 3 BN reserves
+REDUCE_RESIDUALS = 5        # combined kernel, conv out, 3 BN reserves
 _POOL_KSIZE = [1, 3, 3, 1]
 
 
 def _strides(stride: int):
     return [1, stride, stride, 1]
-
-
-def pad_residuals(residuals):
-    """Pads a residual list with one shared 0-element constant up to `NUM_RESIDUALS`, so every
-    branch of a slot returns the same structure."""
-    missing = NUM_RESIDUALS - len(residuals)
-    return list(residuals) + [tf.zeros([0], tf.float32)] * missing if missing else list(residuals)
 
 
 def _bn_forward(x, gamma, beta, empty=None):
@@ -107,6 +101,7 @@ def reduce_forward(x, kernel, bn):
 
 def reduce_backward(dy, x, residuals, kernel, bn):
     """Gradients ``(dx, d_kernel, d_bn)`` of `reduce_forward`."""
+    del kernel   # the combined 2x2 kernel is a residual
     combined, paths = residuals[0], residuals[1]
     d_paths, d_gamma, d_beta = _bn_backward(dy, paths, tf.unstack(bn, num=2)[0], residuals[2:5])
     strides = [1, 2, 2, 1]
@@ -115,8 +110,7 @@ def reduce_backward(dy, x, residuals, kernel, bn):
                                                    "SAME")
     # Only taps (0, 0) / first half and (1, 1) / second half are weights.
     d_1, d_2 = tf.split(tf.stack([d_combined[0, 0], d_combined[1, 1]]), 2, axis=-1)
-    d_kernel = tf.stack([d_1[0], d_2[1]])[:, None, None]
-    return dx, d_kernel, tf.stack([d_gamma, d_beta])
+    return dx, tf.stack([d_1[0], d_2[1]])[:, None, None], tf.stack([d_gamma, d_beta])
 
 
 # ------------------------------------------------------------------ pools

@@ -1,15 +1,17 @@
 """One slot of a weight-shared cell: a `switch_case` over the five ops with a hand-written gradient.
 
-A slot computes ``op(x)`` for the op id chosen at run time. Forward, each branch returns the op's
-output plus a fixed-length list of residuals (`slot_kernels.py`); the custom gradient is a second
-`switch_case` over the ops' backward functions. Untaken ops run no kernels and receive zero
-gradients. Only this module and `shared_cell.py` translate op ids into branches.
+A slot computes ``op(x)`` for the op id chosen at run time, as two shape-agnostic traced functions,
+each one `switch_case` over the op kinds (lowered to Switch/Merge, so untaken branches run no
+kernels): the forward returns the op's output plus its residuals packed in one TensorList
+(`slot_kernels.py`); the backward returns the input gradient and the weight gradients (zeros for
+untaken ops). A `tf.custom_gradient` in the calling graph wires the two, so TF never
+differentiates a `switch_case` itself (that is what made tracing slow, see `slot_kernels.py`).
 
-All slots with the same branch list share ONE traced, shape-agnostic `tf.function` (4 kinds in a
-network: normal slot, node-2 reduction slot, later reduction slot, loose-input reduction), so the
-80+ slots of the network cost a handful of traces and TF builds each backward function once. The
-functions are marked ``_noinline``: TF then optimises and instantiates each one once instead of
-inlining 80 copies into the step graph (first run 8 s vs 51 s, measured; bench/README.md).
+All slots with the same branch list share the same two functions (4 branch lists in a network:
+normal slot, node-2 reduction slot, later reduction slot, loose-input reduction), so the 80+ slots
+cost a handful of traces. The functions are marked ``_noinline``: TF optimises and instantiates
+each once instead of inlining 80 copies into the step graph (first run 8 s vs 51 s, measured in
+bench/README.md).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import threading
 
 import tensorflow as tf
+from tensorflow.python.ops import list_ops
 
 from enas_tf2.search_space.micro import ops
 from enas_tf2.search_space.micro import slot_kernels as kernels
@@ -30,25 +33,25 @@ _OP_KINDS = {ops.SEP_CONV_3X3: "sep_3", ops.SEP_CONV_5X5: "sep_5", ops.AVG_POOL_
              ops.MAX_POOL_3X3: "max", ops.IDENTITY: "identity"}
 
 
-def branch_specs(stride: int, input_pos: int):
-    """(input position, kind, stride) for the five ops; identity at stride 2 is a reduction."""
+def branch_specs(stride: int):
+    """``(kind, stride)`` for the five ops in op-id order; identity at stride 2 is a reduction."""
     specs = []
     for op_id in range(ops.NUM_OPS):
         kind = _OP_KINDS[op_id]
-        if kind == "identity" and stride == 2:
-            kind = "reduce"
-        specs.append((input_pos, kind, stride))
+        specs.append(("reduce" if kind == "identity" and stride == 2 else kind, stride))
     return specs
 
 
-def _forward(kind, x, weights, stride):
+def _group(kind, weights):
+    return [weights[i] for i in _GROUPS[kind]]
+
+
+def _forward(kind, stride, x, weights):
     """(output, residuals) of one op kind."""
     if kind in ("sep_3", "sep_5"):
-        dw, pw, bn = (weights[i] for i in _GROUPS[kind])
-        return kernels.sep_conv_forward(x, dw, pw, bn, stride)
+        return kernels.sep_conv_forward(x, *_group(kind, weights), stride)
     if kind == "reduce":
-        kernel, bn = (weights[i] for i in _GROUPS[kind])
-        return kernels.reduce_forward(x, kernel, bn)
+        return kernels.reduce_forward(x, *_group(kind, weights))
     if kind == "avg":
         return kernels.avg_pool_forward(x, stride)
     if kind == "max":
@@ -60,128 +63,131 @@ def _forward(kind, x, weights, stride):
     return tf.identity(x), []
 
 
-def _backward(kind, dy, x, residuals, weights, stride):
-    """(dx, {weight position: gradient}) of one op."""
+def _backward(kind, stride, dy, x, residuals, weights):
+    """(dx, {weight position: gradient}) of one op kind (missing positions get zeros)."""
     if kind in ("sep_3", "sep_5"):
-        positions = _GROUPS[kind]
-        dx, *grads = kernels.sep_conv_backward(dy, residuals, *(weights[i] for i in positions),
-                                               stride)
-        return dx, dict(zip(positions, grads))
-    if kind == "reduce":
-        positions = _GROUPS[kind]
-        dx, *grads = kernels.reduce_backward(dy, x, residuals, *(weights[i] for i in positions))
-        return dx, dict(zip(positions, grads))
-    if kind == "avg":
+        dx, *grads = kernels.sep_conv_backward(dy, residuals, *_group(kind, weights), stride)
+    elif kind == "reduce":
+        dx, *grads = kernels.reduce_backward(dy, x, residuals, *_group(kind, weights))
+    elif kind == "avg":
         return kernels.avg_pool_backward(dy, x, stride), {}
-    if kind == "max":
+    elif kind == "max":
         return kernels.max_pool_backward(dy, x, stride), {}
-    if kind == "zero":
+    elif kind == "zero":
         return tf.zeros_like(x), {}
-    return dy, {}
+    else:
+        return dy, {}
+    return dx, dict(zip(_GROUPS[kind], grads))
 
 
-def _switch_op_body(index, inputs, weights, specs):
-    """``specs[index]`` applied to its input, with a hand-written gradient (see module doc).
+def _to_list(tensors):
+    """Packs a branch's residuals into ONE TensorList (no copies), so a single variant crosses
+    the Merge/_Retval/_Arg/Switch nodes between the two functions instead of up to 12 tensors
+    (the executor visits those nodes on every call, also for untaken branches)."""
+    handle = list_ops.empty_tensor_list(element_shape=None, element_dtype=tf.float32)
+    for tensor in tensors:
+        handle = list_ops.tensor_list_push_back(handle, tensor)
+    return handle
 
-    Args:
-        index: int32 scalar tensor choosing the branch.
-        inputs: list of candidate input tensors (branches name theirs by position).
-        weights: list of per-slot weight slices (positions as in ``SLOT_WEIGHTS``), None where
-            the slot has no such weight.
-        specs: per branch ``(input position, kind, stride)``.
-    """
-    num_inputs = len(inputs)
-    present = [i for i, w in enumerate(weights) if w is not None]
 
-    @tf.custom_gradient
-    def run(index, *args):
-        xs = args[:num_inputs]
-        ws = [None] * len(weights)
-        for i, tensor in zip(present, args[num_inputs:]):
-            ws[i] = tensor
-        outs = tf.switch_case(index, [
-            (lambda s=s: _pack_forward(*_forward(s[1], xs[s[0]], ws, s[2]))) for s in specs])
-        y, residuals = outs[0], outs[1:]
+def _from_list(handle, count):
+    return [list_ops.tensor_list_get_item(handle, i, tf.float32) for i in range(count)]
 
-        def grad(dy):
-            def backward(spec):
-                pos, kind, stride = spec
-                dx, dws = _backward(kind, dy, xs[pos], residuals, ws, stride)
-                d_inputs = [dx if i == pos else tf.zeros_like(x) for i, x in enumerate(xs)]
-                return d_inputs + [dws.get(i, tf.zeros_like(ws[i])) for i in present]
-            grads = tf.switch_case(index, [(lambda s=s: backward(s)) for s in specs])
-            return [None] + list(grads)
 
-        return y, grad
+# How many residuals each op kind hands to its backward.
+_RESIDUAL_COUNTS = {"sep_3": kernels.SEP_CONV_RESIDUALS, "sep_5": kernels.SEP_CONV_RESIDUALS,
+                    "reduce": kernels.REDUCE_RESIDUALS, "avg": 0, "max": 0, "zero": 0,
+                    "identity": 0}
 
-    return run(index, *inputs, *(weights[i] for i in present))
+
+class _SlotFunctions:
+    """The forward and backward traced functions of one branch list (see the module doc)."""
+
+    def __init__(self, specs, weight_ranks):
+        self.present = [i for i, rank in enumerate(weight_ranks) if rank is not None]
+        index = tf.TensorSpec([], tf.int32)
+        nhwc = tf.TensorSpec([None] * 4, tf.float32)
+        weight_specs = [tf.TensorSpec([None] * weight_ranks[i], tf.float32) for i in self.present]
+
+        def full(ws):
+            weights = [None] * len(weight_ranks)
+            for i, tensor in zip(self.present, ws):
+                weights[i] = tensor
+            return weights
+
+        def forward(index, x, *ws):
+            weights = full(ws)
+
+            def branch(spec):
+                y, residuals = _forward(*spec, x, weights)
+                return y, _to_list(residuals)
+            return tf.switch_case(index, [(lambda s=s: branch(s)) for s in specs])
+
+        def backward(index, dy, x, residuals, *ws):
+            weights = full(ws)
+
+            def branch(spec):
+                stored = _from_list(residuals, _RESIDUAL_COUNTS[spec[0]])
+                dx, grads = _backward(*spec, dy, x, stored, weights)
+                return [dx] + [grads.get(i, tf.zeros_like(weights[i])) for i in self.present]
+            return tf.switch_case(index, [(lambda s=s: branch(s)) for s in specs])
+
+        def function(fn, signature):
+            return tf.function(fn, input_signature=signature, autograph=False,
+                               experimental_attributes={"_noinline": True})
+
+        self.forward = function(forward, [index, nhwc] + weight_specs)
+        self.backward = function(
+            backward, [index, nhwc, nhwc, tf.TensorSpec([], tf.variant)] + weight_specs)
+
+    def trace_counts(self):
+        return (self.forward.experimental_get_tracing_count(),
+                self.backward.experimental_get_tracing_count())
 
 
 _SLOT_FUNCTIONS = {}
 _SLOT_FUNCTIONS_LOCK = threading.Lock()   # MirroredStrategy traces replicas in threads
 
 
-def switch_op(index, inputs, weights, specs):
-    """``specs[index]`` applied to its chosen input, through the shared traced slot function.
+def switch_op(index, x, weights, specs):
+    """``specs[index]`` applied to ``x``, through the shared traced slot functions.
 
     Args:
         index: int32 scalar tensor choosing the branch.
-        inputs: candidate input tensors (NHWC); each spec names its input by position.
+        x: the slot's input, NHWC.
         weights: per-slot weight slices in ``SLOT_WEIGHTS`` order, None where the slot has none.
-        specs: per branch ``(input position, kind, stride)``, kinds as in `branch_specs` plus
-            ``"zero"`` (a zero tensor of half size) for the loose-input reduction.
+        specs: per branch ``(kind, stride)``, kinds as in `branch_specs` plus ``"zero"`` (a zero
+            tensor of half size) for the loose-input reduction.
+
+    Returns:
+        The op's output; its static shape is unknown (the functions are shape-agnostic), the
+        caller sets it.
     """
-    present = tuple(i for i, w in enumerate(weights) if w is not None)
-    key = (tuple(specs), len(inputs), present)
+    ranks = tuple(None if w is None else w.shape.rank for w in weights)
+    key = (tuple(specs), ranks)
     with _SLOT_FUNCTIONS_LOCK:
         if key not in _SLOT_FUNCTIONS:
-            _SLOT_FUNCTIONS[key] = _make_slot_function(len(inputs), [
-                weights[i].shape.rank if i in present else None for i in range(len(weights))],
-                specs)
-    out = _SLOT_FUNCTIONS[key](index, *inputs, *(weights[i] for i in present))
-    out.set_shape(_output_shape(inputs, specs))
-    return out
+            _SLOT_FUNCTIONS[key] = _SlotFunctions(specs, ranks)
+    fns = _SLOT_FUNCTIONS[key]
+    present = [weights[i] for i in fns.present]
 
+    @tf.custom_gradient
+    def run(index, x, *ws):
+        y, residuals = fns.forward(index, x, *ws)
 
-def _make_slot_function(num_inputs, weight_ranks, specs):
-    """A shape-agnostic tf.function for one slot signature (see `switch_op`)."""
-    present = [i for i, rank in enumerate(weight_ranks) if rank is not None]
-    signature = ([tf.TensorSpec([], tf.int32)]
-                 + [tf.TensorSpec([None] * 4, tf.float32)] * num_inputs
-                 + [tf.TensorSpec([None] * weight_ranks[i], tf.float32) for i in present])
+        def grad(dy):
+            grads = fns.backward(index, dy, x, residuals, *ws)
+            return [None] + list(grads)
 
-    def body(index, *args):
-        ws = [None] * len(weight_ranks)
-        for i, tensor in zip(present, args[num_inputs:]):
-            ws[i] = tensor
-        return _switch_op_body(index, list(args[:num_inputs]), ws, specs)
+        return y, grad
 
-    return tf.function(body, input_signature=signature, autograph=False,
-                       experimental_attributes={"_noinline": True})
-
-
-def _output_shape(inputs, specs):
-    """Static output shape when all branches agree (they do; this restores it after the call)."""
-    shapes = []
-    for pos, kind, stride in specs:
-        shape = inputs[pos].shape
-        if stride == 2:
-            shape = half_shape(shape)
-        shapes.append(shape)
-    result = shapes[0]
-    for shape in shapes[1:]:
-        result = result.most_specific_compatible_shape(shape)
-    return result
-
-
-def _pack_forward(y, residuals):
-    return [y] + kernels.pad_residuals(residuals)
+    return run(index, x, *present)
 
 
 def slot_trace_counts() -> dict:
     """How often each shared slot function has been traced (tests check it stays at one)."""
     with _SLOT_FUNCTIONS_LOCK:
-        return {key: fn.experimental_get_tracing_count() for key, fn in _SLOT_FUNCTIONS.items()}
+        return {key: fns.trace_counts() for key, fns in _SLOT_FUNCTIONS.items()}
 
 
 def half_shape(shape: tf.TensorShape) -> tf.TensorShape:
