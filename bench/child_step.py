@@ -26,6 +26,10 @@ import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# TF enables its oneDNN kernels by default only on CPUs with AVX-512 class features; this machine
+# (AVX2/FMA) gets the plain Eigen kernels, 2-5x slower for depthwise/pointwise convs, BN and
+# pools (measured, bench/README.md). Both models use the same setting; override with the env var.
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
@@ -181,8 +185,10 @@ def main():
           f"{', '.join(f'{t:.1f}' for t in static_first)}), peak RSS "
           f"{'n/a' if static_rss is None else f'{static_rss:.0f} MB'}, "
           f"{len(statics_vars)} variables")
-    print(f"load average at end: {', '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    print(f"load average at end: {', '.join(f'{v:.2f}' for v in os.getloadavg())}; "
+          f"TF_ENABLE_ONEDNN_OPTS={os.environ.get('TF_ENABLE_ONEDNN_OPTS')}")
     result = {"ratio_median": round(statistics.median(ratios), 3),
+              "cpu_ratio_median": round(statistics.median(cpu_ratios), 3),
               "first_step_s": round(first_step_s, 1),
               "static_first_step_s": round(statistics.median(static_first), 1),
               "traces": traces[0], "rss_mb": round(rss_mb), "static_rss_mb":
