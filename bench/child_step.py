@@ -1,4 +1,4 @@
-"""Benchmark: training step of the weight-shared MicroChild vs a static Keras model of the same arch.
+"""Benchmark: train step of the weight-shared MicroChild vs a static Keras model of the same arch.
 
 Defaults are the search settings of the issue: 5 random micro archs, batch 64, 32x32x3 input,
 6 layers (8 cells), 20 filters, 5 nodes per cell. Both models run the same train step (softmax CE
@@ -7,9 +7,10 @@ Defaults are the search settings of the issue: 5 random micro archs, batch 64, 3
 Measured in ONE process, interleaved (the machine drifts about +-10 % between rounds and other
 engineers share the 2 cores): per round and arch, ``--steps`` shared steps then ``--steps`` static
 steps (the order alternates between rounds). The ratio is taken per (round, arch) from medians and
-``ratio_median`` is the median of those ratios. First-step time = trace + first run. Peak RSS of
-the shared child is read before any static model exists; the static model's peak RSS comes from a
-subprocess that builds and trains one static model only.
+``ratio_median`` is the median of those ratios; the same from process CPU time (which depends less
+on the other jobs) is ``cpu_ratio_median``. First-step time = trace + first run. Peak RSS of the
+shared child is read before any static model exists; the static model's peak RSS comes from a
+subprocess that builds and trains one static model only. See bench/README.md for results.
 
     python bench/child_step.py            # prints a table, then the RESULT line last
 """
@@ -77,12 +78,6 @@ def make_train_step(model, uses_arch: bool, counter: list):
         return loss
 
     return step
-
-
-def _timed(fn, *args) -> float:
-    start = time.perf_counter()
-    fn(*args).numpy()
-    return time.perf_counter() - start
 
 
 def _timed_both(fn, *args):
@@ -177,7 +172,8 @@ def main():
     for rnd, i, shared, static, ratio, cpu_ratio, load in rows:
         print(f"{rnd:>5} {i:>4} {shared[0]:>9.3f} {static[0]:>9.3f} {ratio:>6.2f} "
               f"{shared[1]:>10.3f} {static[1]:>10.3f} {cpu_ratio:>9.2f} {load:>5.1f}")
-    print(f"median ratio: wall {statistics.median(ratios):.3f}, cpu {statistics.median(cpu_ratios):.3f}")
+    print(f"median ratio: wall {statistics.median(ratios):.3f}, "
+          f"cpu {statistics.median(cpu_ratios):.3f}")
     print(f"shared: first step {first_step_s:.1f} s ({first_step_cpu:.1f} CPU-s), traces "
           f"{traces[0]}, peak RSS {rss_mb:.0f} MB, {len(child.trainable_variables)} variables")
     print(f"static: first step median {statistics.median(static_first):.1f} s "

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import textwrap
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -311,6 +312,18 @@ def test_hand_written_backward_matches_autodiff(kind, stride):
     assert len(got) == len(want)
     for g, w in zip(got, want):
         np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-4)
+
+
+def test_float32_even_under_a_mixed_precision_policy():
+    previous = keras.mixed_precision.dtype_policy()
+    keras.mixed_precision.set_dtype_policy("mixed_float16")
+    try:
+        child = _child()
+        logits = child(_images(), tf.constant(COVERING_ARCH.to_array()), training=True)
+    finally:
+        keras.mixed_precision.set_dtype_policy(previous)
+    assert logits.dtype == tf.float32
+    assert {v.dtype for v in child.trainable_variables} == {"float32"}
 
 
 def test_config_and_bad_arguments():

@@ -12,7 +12,8 @@ Two modes, chosen at construction:
 
 Both modes run TensorFlow's fused kernel (``FusedBatchNormV3``): the unfused Keras layer costs about
 220 ms per step at search settings on this CPU (SHARED_CHILD_NOTES.md, item 4).  The fused kernel's
-running variance uses the Bessel-corrected batch variance (n / (n - 1)), as the original TF1 code did.
+running variance uses the Bessel-corrected batch variance (n / (n - 1)), as the original TF1 code
+did.
 """
 
 from __future__ import annotations

@@ -63,7 +63,8 @@ class FactorizedReduction(keras.layers.Layer):
         self.filters = int(filters)
         self.strides = int(strides)
         self.batch_stats_only = bool(batch_stats_only)
-        self.bn = BatchNorm(batch_stats_only=batch_stats_only, name="bn")
+        self.bn = BatchNorm(batch_stats_only=batch_stats_only, name="bn",
+                            dtype=self.dtype_policy)
 
     def build(self, input_shape):
         channels = input_shape[-1]

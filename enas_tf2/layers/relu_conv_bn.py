@@ -26,7 +26,8 @@ class ReluConvBn(keras.layers.Layer):
         super().__init__(**kwargs)
         self.filters = int(filters)
         self.batch_stats_only = bool(batch_stats_only)
-        self.bn = BatchNorm(batch_stats_only=batch_stats_only, name="bn")
+        self.bn = BatchNorm(batch_stats_only=batch_stats_only, name="bn",
+                            dtype=self.dtype_policy)
 
     def build(self, input_shape):
         self.kernel = self.add_weight(shape=(1, 1, input_shape[-1], self.filters),

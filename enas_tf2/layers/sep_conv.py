@@ -15,7 +15,7 @@ from enas_tf2.layers.batch_norm import BatchNorm, fused_batch_norm
 
 
 def relu_depthwise_pointwise(x, depthwise_kernel, pointwise_kernel, stride: int = 1):
-    """ReLU -> depthwise conv (kernel ``[k, k, C, 1]``, SAME) -> pointwise conv (``[1, 1, C, F]``)."""
+    """ReLU -> depthwise conv (``[k, k, C, 1]``, SAME) -> pointwise conv (``[1, 1, C, F]``)."""
     x = tf.nn.relu(x)
     x = tf.nn.depthwise_conv2d(x, depthwise_kernel, strides=[1, stride, stride, 1], padding="SAME")
     return tf.nn.conv2d(x, pointwise_kernel, strides=1, padding="SAME")
@@ -56,8 +56,11 @@ class SepConv(keras.layers.Layer):
         self.kernel_size = int(kernel_size)
         self.strides = int(strides)
         self.batch_stats_only = bool(batch_stats_only)
-        self.bn_1 = BatchNorm(batch_stats_only=batch_stats_only, name="bn_1")
-        self.bn_2 = BatchNorm(batch_stats_only=batch_stats_only, name="bn_2")
+        # Sub-layers follow this layer's dtype policy (Keras does not propagate it by itself).
+        self.bn_1 = BatchNorm(batch_stats_only=batch_stats_only, name="bn_1",
+                              dtype=self.dtype_policy)
+        self.bn_2 = BatchNorm(batch_stats_only=batch_stats_only, name="bn_2",
+                              dtype=self.dtype_policy)
 
     def build(self, input_shape):
         channels = input_shape[-1]

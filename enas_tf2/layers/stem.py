@@ -9,7 +9,7 @@ from enas_tf2.layers.batch_norm import BatchNorm
 
 
 class Stem(keras.layers.Layer):
-    """3x3 SAME conv to ``filters`` channels (3F in ENAS), then BN. The first cell gets (stem, stem).
+    """3x3 SAME conv to ``filters`` channels (3F in ENAS), then BN; cell 0 gets (stem, stem).
 
     Args:
         filters: output channels.
@@ -20,7 +20,8 @@ class Stem(keras.layers.Layer):
         super().__init__(**kwargs)
         self.filters = int(filters)
         self.batch_stats_only = bool(batch_stats_only)
-        self.bn = BatchNorm(batch_stats_only=batch_stats_only, name="bn")
+        self.bn = BatchNorm(batch_stats_only=batch_stats_only, name="bn",
+                            dtype=self.dtype_policy)
 
     def build(self, input_shape):
         self.kernel = self.add_weight(shape=(3, 3, input_shape[-1], self.filters),

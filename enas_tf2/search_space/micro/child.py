@@ -13,8 +13,9 @@ Deviations from the shipped search code, deliberate:
   same networks (pitfall P4 / ISSUE #48).
 * Sharing is per (cell, node, slot, op); sep-conv weights are NOT additionally keyed by the chosen
   input node (P12 banks). Keying multiplies sep-conv parameters by the number of possible inputs
-  (2..num_cells+1, x4 on average for 5 nodes) and the fixed network has one weight set per op, so
-  input-keyed weights would be trained for a situation the final network never has.
+  (at search settings 1.30 M -> 5.18 M, the whole child 1.59 M -> 5.48 M weights, all updated by
+  the optimizer every step), and the fixed network has one weight set per op, so input-keyed
+  weights would be trained for a situation the final network never has.
 * ``training=False`` (reward and validation) switches dropout off, while the original forced
   training mode everywhere (P6). BN always uses batch statistics, in both modes: there are no
   moving statistics, since an average over many random architectures describes none of them.
@@ -63,6 +64,9 @@ class MicroChild(ListTrackingMixin, keras.Model):
 
     def __init__(self, num_layers: int = 6, num_cells: int = 5, out_filters: int = 20,
                  num_classes: int = 10, keep_prob: float = 0.9, **kwargs):
+        # float32 throughout, also under a global mixed-precision policy: the slot functions
+        # are traced for float32 (search runs on CPU, where float16 buys nothing).
+        kwargs["dtype"] = "float32"
         super().__init__(**kwargs)
         if num_layers < 1 or num_cells < 1:
             raise EnasError(f"MicroChild needs num_layers >= 1 and num_cells >= 1, got "
@@ -74,8 +78,10 @@ class MicroChild(ListTrackingMixin, keras.Model):
         self.out_filters = int(out_filters)
         self.num_classes = int(num_classes)
         self.keep_prob = float(keep_prob)
-        self.stem = Stem(3 * self.out_filters, batch_stats_only=True, name="stem")
-        self.head = ClassifierHead(self.num_classes, self.keep_prob, name="head")
+        self.stem = Stem(3 * self.out_filters, batch_stats_only=True, name="stem",
+                         dtype="float32")
+        self.head = ClassifierHead(self.num_classes, self.keep_prob, name="head",
+                                   dtype="float32")
         self.cell_weights, self.calibrations = [], []
         self._plan = []   # per cell: (reduction, h0 calibration kind, h1 calibration kind)
         filters, channels, level = self.out_filters, (3 * self.out_filters,) * 2, (0, 0)
@@ -93,7 +99,7 @@ class MicroChild(ListTrackingMixin, keras.Model):
             layers_1 = self._calibration(kind_1, filters, f"cell_{cell_id}_calib_1")
             self.calibrations.append((layers_0, layers_1))
             self.cell_weights.append(SharedCellWeights(
-                self.num_cells, filters, reduction, name=f"cell_{cell_id}"))
+                self.num_cells, filters, reduction, name=f"cell_{cell_id}", dtype="float32"))
             self._plan.append(reduction)
             channels = (channels[1], filters)
             level = (level[1], level[1] + int(reduction))
@@ -101,9 +107,10 @@ class MicroChild(ListTrackingMixin, keras.Model):
     @staticmethod
     def _calibration(kind, filters, name):
         if kind == "reduce":
-            return FactorizedReduction(filters, 2, batch_stats_only=True, name=name)
+            return FactorizedReduction(filters, 2, batch_stats_only=True, name=name,
+                                       dtype="float32")
         if kind == "conv":
-            return ReluConvBn(filters, batch_stats_only=True, name=name)
+            return ReluConvBn(filters, batch_stats_only=True, name=name, dtype="float32")
         return None
 
     def build(self, input_shape):
@@ -135,7 +142,7 @@ class MicroChild(ListTrackingMixin, keras.Model):
     def call(self, images, arch, training=False):
         """Logits of ``images`` for the architecture ``arch`` (int32 ``[2, num_cells, 4]``)."""
         arch = tf.convert_to_tensor(arch, dtype=tf.int32)
-        x = self.stem(images, training=training)
+        x = self.stem(tf.cast(images, tf.float32), training=training)
         # (previous, current) cell outputs as produced; each cell calibrates its own copies, the
         # next cell again receives the uncalibrated outputs (as the original code does).
         prev, cur = x, x
@@ -158,7 +165,7 @@ class MicroChild(ListTrackingMixin, keras.Model):
         return h0, h1
 
     def l2_loss(self):
-        """Sum of squares of all trainable weights (no 1/2 factor; the loop multiplies by l2_reg)."""
+        """Sum of squares of all trainable weights (no 1/2; the loop multiplies by l2_reg)."""
         return tf.add_n([tf.reduce_sum(tf.square(v)) for v in self.trainable_variables])
 
     def get_config(self):

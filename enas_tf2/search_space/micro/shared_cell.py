@@ -12,9 +12,9 @@ Design choices, each measured on this CPU (SHARED_CHILD_NOTES.md and bench/READM
   `slot_kernels.py` explain why). Untaken ops get zero gradients.
 * Banks are unstacked once per cell into per-slot slices: the gradient of a bank is then one
   `Pack` of the small per-slot gradients, instead of a bank-sized dense tensor per slot.
-* Loose ends: only the unused nodes are gathered from the list and multiplied by their own rows
-  of the 1x1 bank (one batched matmul, then a sum over nodes) -- the same maths as
-  concat -> ReLU -> 1x1 conv, without a concat over all nodes or masked rows.
+* Loose ends: only the unused nodes are gathered from the list, laid out as their channel concat
+  and convolved with their own rows of the 1x1 bank -- concat -> ReLU -> 1x1 conv without a
+  concat over all nodes or masked rows.
 
 Reduction cells follow the paper (ENAS_SPEC §1.2 fixed mode), not the shipped search code
 (pitfall P4 / ISSUE #48): the cell receives (h_{i-2}, h_{i-1}) at full resolution; ops reading

@@ -18,7 +18,8 @@ sep_3_pointwise     [S, 2, 1, 1, F, F]
 sep_3_bn            [S, 2, 2, F]                   [..., 0, :] = gamma, [..., 1, :] = beta
 sep_5_*             as sep_3_* with 5x5            sep_conv_5x5
 identity_reduce_*   [S, 2, 1, 1, F, F/2], [S,2,F]  reduction cells only: identity at stride 2
-                                                   (factorized reduction: 2 path kernels, gamma/beta)
+                                                   (factorized reduction: 2 path kernels,
+                                                   gamma/beta)
 loose_reduce_*      [2, 2, 1, 1, F, F/2], [2,2,F]  reduction cells only: factorized reduction of
                                                    input node 0/1 when it is a loose end
 out_kernel          [B, F, F]                      per-node rows of the loose-end 1x1 conv
