@@ -15,7 +15,7 @@ from enas_tf2.layers import (AvgPool3x3, BatchNorm, ClassifierHead, FactorizedRe
                              MaxPool3x3, ReluConvBn, SepConv, Stem)
 from enas_tf2.search_space.micro import ops
 from enas_tf2.search_space.micro.arch import MicroArch
-from enas_tf2.search_space.micro.child import reduction_cell_ids
+from enas_tf2.search_space.micro.child import calibrate_inputs, reduction_cell_ids
 
 
 class _Identity(keras.layers.Layer):
@@ -104,14 +104,7 @@ class StaticMicroModel(keras.Model):
         x = self.stem(images, training=training)
         prev, cur = x, x
         for cell in self.cells:
-            calib_0, calib_1 = cell["calib"]
-            h0, h1 = prev, cur
-            if isinstance(calib_0, FactorizedReduction):
-                h0 = calib_0(tf.nn.relu(h0), training=training)
-            elif calib_0 is not None:
-                h0 = calib_0(h0, training=training)
-            if calib_1 is not None:
-                h1 = calib_1(h1, training=training)
+            h0, h1 = calibrate_inputs(cell["calib"], prev, cur, training)
             values = [h0, h1]
             slots = iter(cell["slots"])
             for node in cell["nodes"]:

@@ -12,8 +12,8 @@ import pytest
 import tensorflow as tf
 
 from enas_tf2.errors import EnasError
-from enas_tf2.layers import (FactorizedReduction, avg_pool_3x3, factorized_reduction,
-                             fused_batch_norm, max_pool_3x3, sep_conv)
+from enas_tf2.layers import (avg_pool_3x3, factorized_reduction, fused_batch_norm, max_pool_3x3,
+                             sep_conv)
 from enas_tf2.search_space.micro import ops
 from enas_tf2.search_space.micro import shared_cell as shared_cell_module
 from enas_tf2.search_space.micro import slot_kernels, slot_switch
@@ -44,14 +44,7 @@ def _reference_logits(child, images, arch, training):
     """The child's network for ONE arch, written with the layers' functional forms + autodiff."""
     prev = cur = child.stem(images, training=training)
     for cell_id, reduction in enumerate(child._plan):
-        calib_0, calib_1 = child.calibrations[cell_id]
-        h0, h1 = prev, cur
-        if isinstance(calib_0, FactorizedReduction):
-            h0 = calib_0(tf.nn.relu(h0), training=training)
-        elif calib_0 is not None:
-            h0 = calib_0(h0, training=training)
-        if calib_1 is not None:
-            h1 = calib_1(h1, training=training)
+        h0, h1 = child._calibrate(cell_id, prev, cur, training)
         banks = {name: tf.convert_to_tensor(getattr(child.cell_weights[cell_id], name))
                  for name in child.cell_weights[cell_id].bank_names()}
         cell = "reduce" if reduction else "normal"

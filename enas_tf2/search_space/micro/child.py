@@ -42,6 +42,20 @@ from enas_tf2.search_space.micro.shared_cell import shared_cell
 from enas_tf2.search_space.micro.weight_banks import SharedCellWeights
 
 
+def calibrate_inputs(calibrations, h0, h1, training):
+    """Applies a cell's input calibration ``(calib_0, calib_1)`` (either may be None): h0 is
+    factorized-reduced (after a ReLU) when it is spatially larger, else 1x1-projected; h1 is
+    1x1-projected when its width differs from F. Shared with the static benchmark model."""
+    calib_0, calib_1 = calibrations
+    if isinstance(calib_0, FactorizedReduction):
+        h0 = calib_0(tf.nn.relu(h0), training=training)
+    elif calib_0 is not None:
+        h0 = calib_0(h0, training=training)
+    if calib_1 is not None:
+        h1 = calib_1(h1, training=training)
+    return h0, h1
+
+
 def reduction_cell_ids(num_layers: int):
     """Indices of the two reduction cells among the N + 2 cells (ENAS_SPEC §1.2)."""
     third = num_layers // 3
@@ -155,14 +169,7 @@ class MicroChild(ListTrackingMixin, keras.Model):
 
     def _calibrate(self, cell_id, h0, h1, training):
         """Brings both cell inputs to F channels and h1's spatial size (ENAS_SPEC §1.2)."""
-        calib_0, calib_1 = self.calibrations[cell_id]
-        if isinstance(calib_0, FactorizedReduction):
-            h0 = calib_0(tf.nn.relu(h0), training=training)
-        elif calib_0 is not None:
-            h0 = calib_0(h0, training=training)
-        if calib_1 is not None:
-            h1 = calib_1(h1, training=training)
-        return h0, h1
+        return calibrate_inputs(self.calibrations[cell_id], h0, h1, training)
 
     def l2_loss(self):
         """Sum of squares of all trainable weights (no 1/2; the loop multiplies by l2_reg)."""
