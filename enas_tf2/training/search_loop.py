@@ -156,7 +156,7 @@ class SearchLoop:
         st, cfg = self.state, self.run_cfg
         epoch = int(st.epoch.numpy())
         n = max(1, cfg.derive_num_samples)
-        batch = next(iter(self.dist_valid.__iter__()))
+        batch = next(iter(self.dist_valid))  # one fixed validation batch for every candidate
         rows = self._sample_and_score(n, batch, epoch, 10_000_000, "derive")
         random_rows = []
         for i in range(n):
