@@ -11,6 +11,7 @@ import tensorflow as tf
 
 from enas_tf2.config import ChildOptimConfig
 from enas_tf2.training.gradients import apply_clipped
+from enas_tf2.training.metrics import count_correct
 
 
 def split_outputs(outputs):
@@ -70,8 +71,7 @@ class FinalSteps:
                 self.optimizer.dynamic_scale, tf.float32)  # report the unscaled norm
         else:
             norm = apply_clipped(self.optimizer, grads, variables, self.ocfg.grad_bound)
-        hits = tf.equal(tf.argmax(logits, -1, output_type=tf.int32), tf.cast(labels, tf.int32))
-        return total, tf.reduce_sum(tf.cast(hits, tf.float32)), norm
+        return total, count_correct(logits, labels), norm
 
     def _train(self, iterator):
         images, labels = next(iterator)
@@ -83,8 +83,7 @@ class FinalSteps:
 
     def _replica_eval(self, images, labels):
         logits, _ = split_outputs(self.net(images, training=False))
-        hits = tf.equal(tf.argmax(logits, -1, output_type=tf.int32), tf.cast(labels, tf.int32))
-        return tf.reduce_sum(tf.cast(hits, tf.float32)), tf.cast(tf.size(labels), tf.float32)
+        return count_correct(logits, labels), tf.cast(tf.size(labels), tf.float32)
 
     def _evaluate(self, batch):
         correct, count = self.strategy.run(self._replica_eval, args=batch)

@@ -18,6 +18,7 @@ import tensorflow as tf
 from enas_tf2.config import ChildOptimConfig, ControllerConfig
 from enas_tf2.controller import reinforce
 from enas_tf2.training.gradients import apply_clipped
+from enas_tf2.training.metrics import count_correct
 
 
 def seed_for(stream: int, run_seed: int, counter) -> tf.Tensor:
@@ -67,9 +68,7 @@ class SearchSteps:
         # Untaken branches give zero gradients; apply_clipped also turns any None into zeros.
         norm = apply_clipped(self.child_optimizer, tape.gradient(total, variables), variables,
                              self.ocfg.grad_bound)
-        correct = tf.reduce_sum(tf.cast(
-            tf.equal(tf.argmax(logits, -1, output_type=tf.int32), tf.cast(labels, tf.int32)),
-            tf.float32))
+        correct = count_correct(logits, labels)
         return total, correct, norm
 
     def _child_train(self, iterator, seed):
@@ -87,8 +86,7 @@ class SearchSteps:
     # ---- evaluation --------------------------------------------------------------------------
     def _replica_counts(self, images, labels, arch):
         logits = self.child(images, arch, training=False)
-        hits = tf.equal(tf.argmax(logits, -1, output_type=tf.int32), tf.cast(labels, tf.int32))
-        return tf.reduce_sum(tf.cast(hits, tf.float32)), tf.cast(tf.size(labels), tf.float32)
+        return count_correct(logits, labels), tf.cast(tf.size(labels), tf.float32)
 
     def _counts(self, images, labels, arch):
         correct, count = self.strategy.run(self._replica_counts, args=(images, labels, arch))
