@@ -1,7 +1,7 @@
 """Benchmark of the streaming input pipeline: throughput at 160/224 px and memory vs dataset size.
 
 Steps:
-1. Convert the real flower photos (300 JPEGs, 5 classes) with `enas_tf2.data.convert.convert`,
+1. Convert the real flower photos (300 JPEGs, 5 classes) with `enas_tf2.data.convert.convert.convert`,
    all into the train split (reused if already converted).
 2. Replicate the train shard by symlinks to 3,000 and to 30,000 records, each with its own
    ``manifest.json`` listing the copies (what a 10x / 100x larger dataset looks like to the reader).
@@ -53,7 +53,7 @@ def convert_flowers(flowers: str, work_dir: str) -> str:
     if os.path.isfile(os.path.join(out, "manifest.json")):
         return out
     shutil.rmtree(out, ignore_errors=True)
-    from enas_tf2.data.convert import convert   # pylint: disable=import-outside-toplevel
+    from enas_tf2.data.convert.convert import convert   # pylint: disable=import-outside-toplevel
     convert("image_folder", flowers, out, valid_fraction=0.0, test_fraction=0.0, seed=0)
     return out
 
@@ -103,7 +103,7 @@ def _peak_rss_mb() -> float:
 def measure(data_dir: str, args: argparse.Namespace) -> dict:
     """Streams training batches of ``data_dir`` at each size; returns rates and peak RSS."""
     from enas_tf2.config import DataConfig   # pylint: disable=import-outside-toplevel
-    from enas_tf2.data.pipeline import build_data   # pylint: disable=import-outside-toplevel
+    from enas_tf2.data.images.pipeline import build_data   # pylint: disable=import-outside-toplevel
 
     result = {"sizes": {}}
     for size in [int(s) for s in args.sizes.split(",")]:

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 CIFAR=${1:-data/cifar10}
 RUNS=${RUNS:-runs/quickstart}
 
-if ! python -c "import enas_tf2.data.cifar10 as c, sys; c.load_cifar10(sys.argv[1])" "$CIFAR" \
+if ! python -c "import enas_tf2.data.images.cifar10 as c, sys; c.load_cifar10(sys.argv[1])" "$CIFAR" \
      >/dev/null 2>&1; then
   if [[ "$CIFAR" == "data/cifar10" ]]; then
     echo "CIFAR-10 not found in data/cifar10: trying to download it ..."
@@ -44,7 +44,7 @@ echo "== 4/4 predict a CIFAR-10 test image written as PNG"
 python - "$CIFAR" "$RUNS/cifar_test_0.png" <<'EOF'
 import sys
 import tensorflow as tf
-from enas_tf2.data.cifar10 import load_cifar10
+from enas_tf2.data.images.cifar10 import load_cifar10
 data = load_cifar10(sys.argv[1])
 tf.io.write_file(sys.argv[2], tf.io.encode_png(data.test_images[0]))
 print(f"{sys.argv[2]}: true class {data.class_names[int(data.test_labels[0])]}")

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from enas_tf2.data import augment
+from enas_tf2.data.images import augment
 
 
 def _ramp_image(height, width):

@@ -5,7 +5,7 @@ import pickle
 import numpy as np
 import pytest
 
-from enas_tf2.data.cifar10 import load_cifar10
+from enas_tf2.data.images.cifar10 import load_cifar10
 from enas_tf2.errors import EnasError
 
 # Per-class counts and first labels published in shared/data/README.md.

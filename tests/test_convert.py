@@ -13,10 +13,10 @@ import pytest
 import tensorflow as tf
 
 from enas_tf2.data import records
-from enas_tf2.data.convert import convert, plan_conversion
-from enas_tf2.data.image_encoding import (encode_image_bytes, jpeg_components, jpeg_is_complete,
+from enas_tf2.data.convert.convert import convert, plan_conversion
+from enas_tf2.data.convert.image_encoding import (encode_image_bytes, jpeg_components, jpeg_is_complete,
                                           resized_shape, sniff_format)
-from enas_tf2.data.image_folder import SPLITS, stratified_split
+from enas_tf2.data.convert.image_folder import SPLITS, stratified_split
 from enas_tf2.data.manifest import SplitStats, read_manifest
 from enas_tf2.errors import EnasError
 

@@ -14,9 +14,9 @@ import pytest
 import tensorflow as tf
 
 from enas_tf2.config import MicroChildConfig
-from enas_tf2.data.cifar10 import load_cifar10
-from enas_tf2.data.image_decode import decode_bytes_for_size
-from enas_tf2.data.preprocess import preprocess_for_eval
+from enas_tf2.data.images.cifar10 import load_cifar10
+from enas_tf2.data.images.image_decode import decode_bytes_for_size
+from enas_tf2.data.images.preprocess import preprocess_for_eval
 from enas_tf2.errors import EnasError
 from enas_tf2.export.saved_model import export_run
 from enas_tf2.export.trained_run import load_trained_run

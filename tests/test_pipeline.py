@@ -13,9 +13,9 @@ import tensorflow as tf
 from enas_tf2.config import DataConfig
 from enas_tf2.data import manifest as manifest_lib
 from enas_tf2.data import records
-from enas_tf2.data.cifar10 import load_cifar10
-from enas_tf2.data.image_decode import decode_bytes_for_size, decode_for_size, jpeg_ratio_index
-from enas_tf2.data.pipeline import build_data, check_shards, explain_read_error, preprocess_for_eval
+from enas_tf2.data.images.cifar10 import load_cifar10
+from enas_tf2.data.images.image_decode import decode_bytes_for_size, decode_for_size, jpeg_ratio_index
+from enas_tf2.data.images.pipeline import build_data, check_shards, explain_read_error, preprocess_for_eval
 from enas_tf2.errors import EnasError
 
 
@@ -133,7 +133,7 @@ def test_preprocess_for_eval_hand_values():
 
 @pytest.fixture(scope="module")
 def flowers_tfr(flowers_dir, tmp_path_factory):
-    from enas_tf2.data.convert import convert
+    from enas_tf2.data.convert.convert import convert
     out = tmp_path_factory.mktemp("flowers") / "tfr"
     convert("image_folder", str(flowers_dir), str(out), seed=0)
     return out
@@ -327,7 +327,7 @@ def test_mirrored_strategy_splits_the_global_batch(cifar10_dir):
         tf.config.set_logical_device_configuration(
             cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
         from enas_tf2.config import DataConfig
-        from enas_tf2.data.pipeline import build_data
+        from enas_tf2.data.images.pipeline import build_data
         bundle = build_data(DataConfig(data_path={str(cifar10_dir)!r}, valid_size=1000,
                                        batch_size=8))
         strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from enas_tf2.data import ptb
+from enas_tf2.data.text import ptb
 from enas_tf2.errors import EnasError
 
 

@@ -42,7 +42,7 @@ def main(argv):
     # Imported late so that --help and flag errors do not pay for TensorFlow's start-up.
     import tensorflow as tf
 
-    from enas_tf2.data.pipeline import build_data, explain_read_error
+    from enas_tf2.data.images.pipeline import build_data, explain_read_error
     from enas_tf2.search_space.registry import make_space
     from enas_tf2.training.strategy import check_batch_size, make_strategy
 

@@ -18,7 +18,7 @@ import time
 from absl import app
 from absl import flags as absl_flags
 
-from enas_tf2.data.convert import convert   # TensorFlow-free until the input is validated
+from enas_tf2.data.convert.convert import convert   # TensorFlow-free until the input is validated
 from enas_tf2.errors import EnasError
 
 # A private FlagValues: `--output_dir`/`--seed` also exist in enas-cnn's flags, and both modules

@@ -31,7 +31,7 @@ import numpy as np
 from enas_tf2.errors import EnasError
 
 if TYPE_CHECKING:   # only for annotations: importing it would load TensorFlow
-    from enas_tf2.data.image_encoding import EncodedImage
+    from enas_tf2.data.convert.image_encoding import EncodedImage
 
 MANIFEST_FILE = "manifest.json"
 LABELS_FILE = "labels.json"

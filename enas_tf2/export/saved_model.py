@@ -20,8 +20,8 @@ import shutil
 
 import tensorflow as tf
 
-from enas_tf2.data.image_decode import decode_bytes_for_size
-from enas_tf2.data.preprocess import preprocess_for_eval
+from enas_tf2.data.images.image_decode import decode_bytes_for_size
+from enas_tf2.data.images.preprocess import preprocess_for_eval
 from enas_tf2.errors import EnasError
 from enas_tf2.export.trained_run import TrainedRun, load_trained_run
 

@@ -21,7 +21,7 @@ from typing import Dict, List, Tuple
 
 import numpy as np
 
-from enas_tf2.data.image_folder import SPLITS   # TF-free copy of records.SPLITS
+from enas_tf2.data.convert.image_folder import SPLITS   # TF-free copy of records.SPLITS
 from enas_tf2.errors import EnasError
 
 _POOL_KEYS = (("images", "labels"), ("x", "y"))

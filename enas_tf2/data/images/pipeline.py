@@ -20,12 +20,12 @@ import numpy as np
 import tensorflow as tf
 
 from enas_tf2.config import DataConfig, parse_image_size
-from enas_tf2.data.augment import augment_for_train
-from enas_tf2.data.cifar10 import load_cifar10
-from enas_tf2.data.data_bundle import DataBundle
-from enas_tf2.data.image_decode import decode_record
-from enas_tf2.data.preprocess import preprocess_for_eval, resize_images
-from enas_tf2.data.record_source import (RecordSource, check_shards, explain_read_error,
+from enas_tf2.data.images.augment import augment_for_train
+from enas_tf2.data.images.cifar10 import load_cifar10
+from enas_tf2.data.bundle import DataBundle
+from enas_tf2.data.images.image_decode import decode_record
+from enas_tf2.data.images.preprocess import preprocess_for_eval, resize_images
+from enas_tf2.data.images.record_source import (RecordSource, check_shards, explain_read_error,
                                          open_record_source)
 from enas_tf2.errors import EnasError
 

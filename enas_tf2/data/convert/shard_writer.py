@@ -12,33 +12,32 @@ import collections
 import math
 import os
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Dict, Iterator, List, Optional, TextIO, Union
+from typing import Dict, Iterator, List, Optional, TextIO, Union
 
 import numpy as np
 import tensorflow as tf
 
 from enas_tf2.data import manifest as manifest_lib
-from enas_tf2.data.image_encoding import (EncodedImage, UnreadableImage, encode_image_file,
+from enas_tf2.data.convert.image_encoding import (EncodedImage, UnreadableImage, encode_image_file,
                                           encode_pixels)
+from enas_tf2.data.convert.plan import ConversionPlan, ImageJob
 from enas_tf2.data.records import encode_example, shard_name
 from enas_tf2.errors import EnasError
 from enas_tf2.progress import ProgressBar
 
-if TYPE_CHECKING:
-    from enas_tf2.data.convert import ConversionPlan, ImageJob
 
 AUTO_SHARD_BYTES = 64 << 20   # num_shards=0: about this many (estimated) stored bytes per shard
 _IN_FLIGHT_PER_WORKER = 4     # enough to keep every thread busy, few enough to bound memory
 
 
-def shard_count(num_shards: int, jobs: List["ImageJob"]) -> int:
+def shard_count(num_shards: int, jobs: List[ImageJob]) -> int:
     """Shards for one split: ``num_shards`` capped at the record count, or automatic when 0."""
     if num_shards > 0:
         return min(num_shards, len(jobs))
     return max(1, min(len(jobs), math.ceil(sum(j.size for j in jobs) / AUTO_SHARD_BYTES)))
 
 
-def _encode(job: "ImageJob", max_side: int) -> Union[EncodedImage, str]:
+def _encode(job: ImageJob, max_side: int) -> Union[EncodedImage, str]:
     """Worker-thread body: the encoded image, or the reason it was skipped."""
     try:
         if job.path is not None:
@@ -49,7 +48,7 @@ def _encode(job: "ImageJob", max_side: int) -> Union[EncodedImage, str]:
         return str(error)
 
 
-def _in_order(pool: ThreadPoolExecutor, jobs: List["ImageJob"], max_side: int,
+def _in_order(pool: ThreadPoolExecutor, jobs: List[ImageJob], max_side: int,
               window: int) -> Iterator[Union[EncodedImage, str]]:
     """Like ``pool.map`` but with at most ``window`` jobs in flight (``map`` submits all at once
     and would hold every finished image in memory)."""
@@ -62,7 +61,7 @@ def _in_order(pool: ThreadPoolExecutor, jobs: List["ImageJob"], max_side: int,
         yield pending.popleft().result()
 
 
-def _write_split(split: str, jobs: List["ImageJob"], plan: "ConversionPlan", output_dir: str,
+def _write_split(split: str, jobs: List[ImageJob], plan: ConversionPlan, output_dir: str,
                  n_shards: int, pool: ThreadPoolExecutor, settings: Dict, skipped: List[Dict],
                  written: List[str], bar: Optional[ProgressBar]) -> manifest_lib.SplitStats:
     stats = manifest_lib.SplitStats(plan.class_names)
@@ -106,12 +105,12 @@ def _check_every_class_kept(class_names: List[str], stats_of: Dict) -> None:
             raise EnasError(f"class {name!r} has no readable images (all its files were skipped)")
 
 
-def write_dataset(plan: "ConversionPlan", output_dir: str, *, num_shards: int = 0,
+def write_dataset(plan: ConversionPlan, output_dir: str, *, num_shards: int = 0,
                   max_side: int = 0, strict: bool = False, num_workers: Optional[int] = None,
                   progress_stream: Optional[TextIO] = None) -> Dict:
     """Writes the plan's shards, ``labels.json`` and ``manifest.json``; returns the manifest.
 
-    See `enas_tf2.data.convert.convert` for the arguments. On any error (or interrupt) the files
+    See `enas_tf2.data.convert.convert.convert` for the arguments. On any error (or interrupt) the files
     written so far are removed, so a folder with a ``manifest.json`` is always complete.
     """
     workers = max(1, num_workers or os.cpu_count() or 1)

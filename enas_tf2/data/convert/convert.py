@@ -22,34 +22,15 @@ from typing import Dict, List, Optional, TextIO
 import numpy as np
 
 from enas_tf2.data import manifest as manifest_lib
-from enas_tf2.data.array_file import load_array_file
-from enas_tf2.data.image_folder import SPLITS, check_fraction, scan_image_folder, stratified_split
+from enas_tf2.data.convert.array_file import load_array_file
+from enas_tf2.data.convert.plan import ConversionPlan, ImageJob
+from enas_tf2.data.convert.image_folder import SPLITS, check_fraction, scan_image_folder, stratified_split
 from enas_tf2.errors import EnasError
 
 SOURCES = ("cifar10", "image_folder", "arrays")
 # (valid, test) shares when the user gives none and the input is one unsplit pool. Inputs that come
 # split (cifar10, split folders/arrays) get no extra split unless --valid_fraction asks for one.
 DEFAULT_FRACTIONS = (0.1, 0.1)
-
-
-@dataclasses.dataclass(frozen=True)
-class ImageJob:
-    """One image to convert: the file ``path``, or row ``index`` of the uint8 ``array``."""
-    name: str                           # how `skipped` and error messages name it
-    label: int
-    size: int                           # estimated stored bytes, for the automatic shard count
-    path: Optional[str] = None
-    array: Optional[np.ndarray] = None
-    index: int = 0
-
-
-@dataclasses.dataclass
-class ConversionPlan:
-    """Everything the writer needs: class names, ordered jobs per non-empty split, source info."""
-    class_names: List[str]
-    jobs: Dict[str, List[ImageJob]]
-    source: Dict
-    every_class_needed: bool = False    # folders: a class left without readable images is an error
 
 
 def _ordered(rng: np.random.Generator, jobs: List[ImageJob]) -> List[ImageJob]:
@@ -104,7 +85,7 @@ def _plan_image_folder(input_path: str, given, seed: int) -> ConversionPlan:
 
 
 def _plan_cifar10(input_path: str, given, seed: int) -> ConversionPlan:
-    from enas_tf2.data.cifar10 import load_cifar10   # pylint: disable=import-outside-toplevel
+    from enas_tf2.data.images.cifar10 import load_cifar10   # pylint: disable=import-outside-toplevel
     fractions = (given[0] or 0.0, None)
     if given[1]:
         raise EnasError("--test_fraction does not apply to --source=cifar10: its test batch is "
@@ -228,6 +209,6 @@ def convert(source: str, input_path: str, output_dir: str, *, num_shards: int = 
                            test_fraction=test_fraction, seed=seed)
     output_dir = os.path.expanduser(output_dir)
     # Imported only now: TensorFlow's start-up is paid once the input is known to be usable.
-    from enas_tf2.data.shard_writer import write_dataset  # pylint: disable=import-outside-toplevel
+    from enas_tf2.data.convert.shard_writer import write_dataset  # pylint: disable=import-outside-toplevel
     return write_dataset(plan, output_dir, num_shards=num_shards, max_side=max_side, strict=strict,
                          num_workers=num_workers, progress_stream=progress_stream)

@@ -12,7 +12,7 @@ from typing import Optional, Sequence, Tuple
 import tensorflow as tf
 
 from enas_tf2.config import parse_image_size
-from enas_tf2.data.augment import standardize
+from enas_tf2.data.images.augment import standardize
 
 
 def resize_images(images: tf.Tensor, image_size: Optional[Tuple[int, int]],

@@ -1,0 +1,1 @@
+"""The offline `enas-convert` library: image folders, CIFAR-10 or arrays to sharded TFRecords."""

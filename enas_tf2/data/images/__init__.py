@@ -1,0 +1,1 @@
+"""Image input: CIFAR-10 batches and converted TFRecord folders streamed through one tf.data tail."""

@@ -1,0 +1,1 @@
+"""Text input: the Penn Treebank corpus and its BPTT windows."""
