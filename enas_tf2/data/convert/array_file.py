@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import pickle
 import zipfile
 from typing import Dict, List, Tuple
 
 import numpy as np
 
 from enas_tf2.data.convert.image_folder import SPLITS   # TF-free copy of records.SPLITS
+from enas_tf2.data.safe_pickle import load_pickle
 from enas_tf2.errors import EnasError
 
 _POOL_KEYS = (("images", "labels"), ("x", "y"))
@@ -46,14 +46,16 @@ def _split_keys(split: str) -> Tuple[Tuple[str, str], ...]:
 def _read_mapping(path: str) -> Dict[str, object]:
     if not os.path.isfile(path):
         raise EnasError(f"arrays file {path} does not exist")
-    try:
-        if zipfile.is_zipfile(path):          # .npz files are zip archives
+    if zipfile.is_zipfile(path):          # .npz files are zip archives
+        try:
+            # allow_pickle=False: an object array inside an .npz would be a pickle too.
             with np.load(path, allow_pickle=False) as npz:
                 return {key: npz[key] for key in npz.files}
-        with open(path, "rb") as handle:
-            payload = pickle.load(handle)   # the user's own file; pickle is the format asked for
-    except Exception as error:  # noqa: BLE001 - any parse failure means "not a usable file"
-        raise EnasError(f"cannot read {path} as .npz or pickle: {error}") from None
+        except Exception as error:  # noqa: BLE001 - any parse failure means "not a usable file"
+            raise EnasError(f"cannot read {path} as .npz: {error}") from None
+    # Not a zip: a pickle, read by the restricted unpickler (plain data only, never code);
+    # encoding="bytes" so py2-era numpy payloads survive. It raises EnasError naming the file.
+    payload = load_pickle(path, encoding="bytes", description=".npz or pickle")
     if not isinstance(payload, dict):
         raise EnasError(f"pickle {path} holds a {type(payload).__name__}, expected a dict of "
                         "arrays")

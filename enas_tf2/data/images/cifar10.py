@@ -10,12 +10,12 @@ from __future__ import annotations
 import dataclasses
 import glob
 import os
-import pickle
 import re
 from typing import List, Optional, Tuple
 
 import numpy as np
 
+from enas_tf2.data.safe_pickle import load_pickle
 from enas_tf2.errors import EnasError
 
 PY_FOLDER = "cifar-10-batches-py"
@@ -92,14 +92,13 @@ def _require_file(folder: str, name: str) -> str:
 
 
 def _unpickle(file_path: str) -> dict:
-    """Reads one py2-era pickle; keys come back as ``str`` whatever the writer used."""
-    try:
-        with open(file_path, "rb") as f:
-            # encoding="bytes" keeps the uint8 payload intact for py2 pickles (ENAS_SPEC §6).
-            raw = pickle.load(f, encoding="bytes")
-    except Exception as exc:  # pickle raises many types for a damaged file
-        raise EnasError(
-            f"CIFAR-10 file {file_path!r} is not a readable pickle batch: {exc}") from exc
+    """Reads one py2-era pickle; keys come back as ``str`` whatever the writer used.
+
+    The restricted unpickler admits only plain data (dicts, lists, strings, numbers, numpy
+    arrays), so a planted "batch" cannot run code; it raises EnasError naming the file.
+    """
+    # encoding="bytes" keeps the uint8 payload intact for py2 pickles (ENAS_SPEC §6).
+    raw = load_pickle(file_path, encoding="bytes", description="a CIFAR-10 python batch")
     if not isinstance(raw, dict):
         raise EnasError(f"CIFAR-10 file {file_path!r} does not hold a dict batch")
     return {(k.decode("latin1") if isinstance(k, bytes) else k): v for k, v in raw.items()}
