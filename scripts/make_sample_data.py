@@ -27,11 +27,12 @@ from typing import Dict, List
 
 from PIL import Image, ImageOps
 
-DEFAULT_OUTPUT = pathlib.Path(__file__).resolve().parents[1] / "enas_tf2" / "sample_data" / "flowers"
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
+DEFAULT_OUTPUT = REPO_ROOT / "enas_tf2" / "sample_data" / "flowers"
 
 
 def read_license(path: pathlib.Path):
-    """Splits the archive's LICENSE.txt into its notice lines and {"class/photo.jpg": credit line}."""
+    """Splits the archive's LICENSE.txt into notice lines and {"class/photo.jpg": credit line}."""
     notice: List[str] = []
     credits: Dict[str, str] = {}
     for line in path.read_text(encoding="utf-8").splitlines():
@@ -59,7 +60,8 @@ def shrink(source: pathlib.Path, target: pathlib.Path, short_side: int, quality:
 def main(argv=None) -> int:
     """Parses the arguments and writes the sample folder; returns the process exit code."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("source", type=pathlib.Path, help="SOURCE/<class>/<photo>.jpg + LICENSE.txt")
+    parser.add_argument("source", type=pathlib.Path,
+                        help="SOURCE/<class>/<photo>.jpg + LICENSE.txt")
     parser.add_argument("--output", type=pathlib.Path, default=DEFAULT_OUTPUT)
     parser.add_argument("--short_side", type=int, default=112, help="pixels (default 112)")
     parser.add_argument("--quality", type=int, default=85, help="JPEG quality (default 85)")
