@@ -102,7 +102,7 @@ def _peak_rss_mb() -> float:
 
 def measure(data_dir: str, args: argparse.Namespace) -> dict:
     """Streams training batches of ``data_dir`` at each size; returns rates and peak RSS."""
-    from enas_tf2.config import DataConfig   # pylint: disable=import-outside-toplevel
+    from enas_tf2.configs.base import DataConfig   # pylint: disable=import-outside-toplevel
     from enas_tf2.data.images.pipeline import build_data   # pylint: disable=import-outside-toplevel
 
     result = {"sizes": {}}

@@ -5,30 +5,27 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from enas_tf2.config import ControllerConfig, MicroChildConfig
+from enas_tf2.configs.base import ControllerConfig
 from enas_tf2.search_space.micro.arch import MicroArch
+from enas_tf2.search_space.micro.config import MicroConfig
 from enas_tf2.search_space.micro.space import MicroSpace
+from enas_tf2.tasks.base import ImageSpec
 
-SPACE = MicroSpace(MicroChildConfig(num_layers=2, num_cells=2, out_filters=4, use_aux_heads=True),
-                   ControllerConfig(lstm_num_layers=2))
+SPACE = MicroSpace(MicroConfig(num_layers=2, num_cells=2, out_filters=4, use_aux_heads=True,
+                               drop_path_keep_prob=0.6))
+IMAGES = ImageSpec(32, 32, 10)
 
 
 def _controller():
-    model = SPACE.build_controller()
-    model.build()
-    return model
+    return SPACE.build_controller(ControllerConfig(lstm_num_layers=2))
 
 
 def _child():
-    model = SPACE.build_child()
-    model.build((None, 32, 32, 3))
-    return model
+    return SPACE.build_child(IMAGES)
 
 
 def _net():
-    model = SPACE.build_fixed(MicroArch.random(2, seed=3), total_steps=10)
-    model.build((None, 32, 32, 3))
-    return model
+    return SPACE.build_fixed(MicroArch.random(2, seed=3), IMAGES, total_steps=10)
 
 
 @pytest.mark.parametrize("make", [_controller, _child, _net], ids=["controller", "child", "net"])

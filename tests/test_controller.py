@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from enas_tf2.config import ControllerConfig
+from enas_tf2.configs.base import ControllerConfig
 from enas_tf2.errors import EnasError
 from enas_tf2.search_space.micro import MicroArch, MicroController
 
@@ -19,13 +19,13 @@ PUBLISHED = ("0 2 0 0 0 4 0 1 0 4 1 1 1 0 0 1 0 2 1 1 "
              "1 0 1 0 0 3 0 2 1 1 3 1 1 0 0 4 0 3 1 1")
 # Every logit transform is switched on; a wider init makes the policy far from uniform, so a
 # wrong step order or a missing transform changes the log-probability visibly.
-CFG = ControllerConfig(lstm_size=16, init_range=0.5, temperature=2.0, tanh_constant=1.5,
-                       op_tanh_reduce=2.5)
+CFG = ControllerConfig(lstm_size=16, init_range=0.5, temperature=2.0, tanh_constant=1.5)
+OP_TANH_REDUCE = 2.5
 
 
 def _controller(cfg=CFG, num_cells=5, seed=0):
     keras.utils.set_random_seed(seed)
-    controller = MicroController(num_cells=num_cells, config=cfg)
+    controller = MicroController(num_cells=num_cells, config=cfg, op_tanh_reduce=OP_TANH_REDUCE)
     controller.build()
     return controller
 
@@ -87,7 +87,7 @@ def _replay(c, arch, cfg):
             for op in (op_1, op_2):
                 state = lstm(x, state)
                 logits = shaped((state[1] @ w["w_soft"] + w["b_soft"]).ravel(),
-                                cfg.tanh_constant / cfg.op_tanh_reduce)
+                                cfg.tanh_constant / OP_TANH_REDUCE)
                 if cell_id == 0:
                     logits = logits + np.array([0.25, 0.25, -0.25, -0.25, -0.25])
                 record(logits, op)
@@ -217,16 +217,16 @@ _MIRRORED_SCRIPT = textwrap.dedent("""
     tf.config.set_logical_device_configuration(
         cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     import keras
-    from enas_tf2.config import ControllerConfig
+    from enas_tf2.configs.base import ControllerConfig
     from enas_tf2.controller import reinforce
     from enas_tf2.controller.gradient_accumulator import GradientAccumulator
     from enas_tf2.search_space.micro import MicroController
 
     keras.utils.set_random_seed(0)
     strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
-    cfg = ControllerConfig(lstm_size=16, tanh_constant=1.5, op_tanh_reduce=2.5, lr=0.01)
+    cfg = ControllerConfig(lstm_size=16, tanh_constant=1.5, lr=0.01)
     with strategy.scope():
-        controller = MicroController(num_cells=3, config=cfg)
+        controller = MicroController(num_cells=3, config=cfg, op_tanh_reduce=2.5)
         controller.build()
         optimizer = reinforce.make_optimizer(cfg)
         optimizer.build(controller.trainable_variables)

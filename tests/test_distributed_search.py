@@ -21,17 +21,20 @@ MIRRORED_SCRIPT = textwrap.dedent("""
     import numpy as np
     import tensorflow as tf
     from enas_tf2.training.strategy import make_strategy
-    from enas_tf2.config import ChildOptimConfig, ControllerConfig, MicroChildConfig
+    from enas_tf2.configs.base import ControllerConfig, DataConfig, OptimizerConfig
+    from enas_tf2.search_space.micro.config import MicroConfig
     from enas_tf2.search_space.micro.space import MicroSpace
+    from enas_tf2.tasks.base import ImageSpec
+    from enas_tf2.tasks.image_classification import ImageClassificationTask
     from enas_tf2.training.search_steps import SearchSteps, seed_for, CHILD_STREAM
     from enas_tf2.controller.gradient_accumulator import GradientAccumulator
     import keras
 
     mirrored = make_strategy("mirrored", num_cpu_devices=2)
     assert mirrored.num_replicas_in_sync == 2
-    space = MicroSpace(MicroChildConfig(num_layers=2, num_cells=2, out_filters=4, keep_prob=1.0),
-                       ControllerConfig())
-    optim = ChildOptimConfig(l2_reg=1e-4, grad_bound=0.5)
+    space = MicroSpace(MicroConfig(num_layers=2, num_cells=2, out_filters=4, keep_prob=1.0))
+    optim = OptimizerConfig(l2_reg=1e-4, grad_bound=0.5)
+    task = ImageClassificationTask(DataConfig(batch_size=8), optim)
     rng = np.random.default_rng(0)
     images = rng.normal(size=(8, 32, 32, 3)).astype("float32")
     labels = rng.integers(0, 10, size=(8,)).astype("int32")
@@ -39,14 +42,15 @@ MIRRORED_SCRIPT = textwrap.dedent("""
     def make(strategy):
         with strategy.scope():
             keras.utils.set_random_seed(1)
-            child = space.build_child(); child.build((None, 32, 32, 3))
-            ctrl = space.build_controller(); ctrl.build()
+            child = space.build_child(ImageSpec(32, 32, 10))
+            ctrl = space.build_controller(ControllerConfig())
             opt = keras.optimizers.SGD(0.1, momentum=0.9, nesterov=True); opt.build(child.trainable_variables)
             copt = keras.optimizers.Adam(); copt.build(ctrl.trainable_variables)
             acc = GradientAccumulator(ctrl.trainable_variables)
             base = tf.Variable(0.0)
-        return child, ctrl, SearchSteps(strategy, child, ctrl, opt, copt, acc, base,
-                                        ControllerConfig(), optim, global_batch=8)
+            step = tf.Variable(0, dtype=tf.int64)
+        return child, ctrl, SearchSteps(strategy, task, child, ctrl, opt, copt, acc, base, step,
+                                        ControllerConfig(), optim, run_seed=0)
 
     child_m, ctrl_m, steps_m = make(mirrored)
     default = tf.distribute.get_strategy()
@@ -55,7 +59,8 @@ MIRRORED_SCRIPT = textwrap.dedent("""
         a.assign(b.numpy())
     seed = seed_for(CHILD_STREAM, 0, 0)
     ds = tf.data.Dataset.from_tensor_slices((images, labels)).batch(8)
-    out_m = steps_m.child_train(iter(mirrored.experimental_distribute_dataset(ds)), seed)
+    steps_m.train_loop(iter(mirrored.experimental_distribute_dataset(ds)), tf.constant(1))
+    out_m = steps_m.metrics.read_and_reset()   # the step ran with seed_for(CHILD_STREAM, 0, 0)
 
     # One device, same weights: two half batches, mean loss, mean gradient, same clip and update.
     arch = ctrl_d(seed=seed).arch

@@ -1,5 +1,6 @@
 """`enas-export`: run directory → SavedModel, scored in a FRESH process on real images."""
 
+import dataclasses
 import json
 import os
 import pathlib
@@ -13,7 +14,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from enas_tf2.config import MicroChildConfig
+from enas_tf2.search_space.micro.config import MicroConfig
 from enas_tf2.data.images.cifar10 import load_cifar10
 from enas_tf2.data.images.image_decode import decode_bytes_for_size
 from enas_tf2.data.images.preprocess import preprocess_for_eval
@@ -50,11 +51,10 @@ def write_train_dir(root: pathlib.Path, class_names=FLOWERS, image_size=IMAGE_SI
     and those weights go to ``best/``. Returns ``(train_dir, net)``, `net` in its final state.
     """
     tf.random.set_seed(seed)
-    child = MicroChildConfig(num_layers=1, num_cells=5, out_filters=4,
-                             num_classes=len(class_names), keep_prob=0.8, drop_path_keep_prob=0.6,
-                             use_aux_heads=True)
+    child = MicroConfig(num_layers=1, num_cells=5, out_filters=4, keep_prob=0.8,
+                        drop_path_keep_prob=0.6, use_aux_heads=True)
     arch = MicroArch.from_tokens(PUBLISHED)
-    net = MicroNet(arch, child.num_layers, child.num_cells, child.out_filters, child.num_classes,
+    net = MicroNet(arch, child.num_layers, child.num_cells, child.out_filters, len(class_names),
                    child.keep_prob, child.drop_path_keep_prob, child.use_aux_heads, total_steps=10)
     net.build((None, image_size[0], image_size[1], 3))
     optimizer = keras.optimizers.SGD(0.1, momentum=0.9)
@@ -67,12 +67,8 @@ def write_train_dir(root: pathlib.Path, class_names=FLOWERS, image_size=IMAGE_SI
             "model": net}
         tf.train.CheckpointManager(tf.train.Checkpoint(**objects), str(train_dir / sub),
                                    max_to_keep=2).save()
-    config = {"search_space": "micro", "arch": arch.to_json(),
-              "child": {"num_layers": child.num_layers, "num_cells": child.num_cells,
-                        "out_filters": child.out_filters, "num_classes": child.num_classes,
-                        "keep_prob": child.keep_prob,
-                        "drop_path_keep_prob": child.drop_path_keep_prob,
-                        "use_aux_heads": child.use_aux_heads, "aux_weight": child.aux_weight},
+    config = {"search_space": "micro", "task": "image_classification", "arch": arch.to_json(),
+              "space_config": dataclasses.asdict(child),
               "data": {"image_size": list(image_size), "mean": list(MEAN), "std": list(STD),
                        "class_names": list(class_names), "num_classes": len(class_names)}}
     (train_dir / "run_config.json").write_text(json.dumps(config))
@@ -218,7 +214,7 @@ def test_errors_no_checkpoint_no_config_and_bad_export_dir(exported, tmp_path):
     with pytest.raises(EnasError, match="no trained checkpoint"):
         export_run(str(empty), str(tmp_path / "out2"))
     config = json.loads((train_dir / "run_config.json").read_text())
-    config["child"]["out_filters"] = 6   # the checkpoint was trained with 4
+    config["space_config"]["out_filters"] = 6   # the checkpoint was trained with 4
     (train_dir / "run_config.json").write_text(json.dumps(config))
     with pytest.raises(EnasError, match="does not match"):
         export_run(str(train_dir), str(tmp_path / "out3"))
@@ -230,7 +226,7 @@ def test_cli_without_checkpoint_prints_one_line_and_fails(tmp_path):
     run_dir.mkdir()
     (run_dir / "run_config.json").write_text(json.dumps({
         "search_space": "micro", "arch": MicroArch.from_tokens(PUBLISHED).to_json(),
-        "child": {"num_layers": 1, "num_cells": 5, "out_filters": 4},
+        "space_config": {"num_layers": 1, "num_cells": 5, "out_filters": 4},
         "data": {"image_size": [32, 32], "mean": list(MEAN), "std": list(STD),
                  "class_names": FLOWERS}}))
     proc = subprocess.run([sys.executable, "-m", "enas_tf2.cli.export_main",

@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from enas_tf2.config import ChildOptimConfig
+from enas_tf2.configs.base import OptimizerConfig
 from enas_tf2.errors import EnasError
 from enas_tf2.training.lr_schedule import EpochCosineRestarts, make_child_lr_schedule
 
@@ -22,7 +22,7 @@ def _cosine(t_cur, t_i):
 @pytest.fixture(scope="module")
 def sgdr():
     return make_child_lr_schedule(
-        ChildOptimConfig(lr_cosine=True, lr_max=LR_MAX, lr_min=LR_MIN, lr_T_0=10, lr_T_mul=2),
+        OptimizerConfig(lr_cosine=True, lr_max=LR_MAX, lr_min=LR_MIN, lr_T_0=10, lr_T_mul=2),
         steps_per_epoch=SPE)
 
 
@@ -84,7 +84,7 @@ def test_constant_cycle_length_with_t_mul_1():
 
 
 def test_staircase_decay():
-    cfg = ChildOptimConfig(lr_cosine=False, lr=0.1, lr_dec_every=3, lr_dec_rate=0.5)
+    cfg = OptimizerConfig(lr_cosine=False, lr=0.1, lr_dec_every=3, lr_dec_rate=0.5)
     sched = make_child_lr_schedule(cfg, steps_per_epoch=4)   # decays every 12 steps
     got = [float(sched(s)) for s in (0, 11, 12, 23, 24, 36)]
     np.testing.assert_allclose(got, [0.1, 0.1, 0.05, 0.05, 0.025, 0.0125], rtol=1e-6)
@@ -103,6 +103,6 @@ def test_bad_cosine_arguments(kwargs, needle):
 
 def test_bad_staircase_arguments():
     with pytest.raises(EnasError, match="lr_dec_every"):
-        make_child_lr_schedule(ChildOptimConfig(lr_cosine=False, lr_dec_every=0), 10)
+        make_child_lr_schedule(OptimizerConfig(lr_cosine=False, lr_dec_every=0), 10)
     with pytest.raises(EnasError, match="steps_per_epoch"):
-        make_child_lr_schedule(ChildOptimConfig(), 0)
+        make_child_lr_schedule(OptimizerConfig(), 0)

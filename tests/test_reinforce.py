@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from enas_tf2.config import ControllerConfig
+from enas_tf2.configs.base import ControllerConfig
 from enas_tf2.controller import reinforce
 from enas_tf2.controller.decisions import (categorical_entropy, decision_log_prob,
                                            sample_decision, sampled_entropy, shape_logits)
@@ -117,9 +117,8 @@ def test_adam_with_beta1_zero_matches_hand_computed_steps():
 def test_one_update_makes_a_rewarded_arch_more_likely():
     """num_aggregate = 3 samples of the same rewarded arch, one Adam step: log p(arch) rises."""
     keras.utils.set_random_seed(1)
-    cfg = ControllerConfig(lstm_size=8, tanh_constant=1.5, op_tanh_reduce=2.5, lr=0.01,
-                           num_aggregate=3)
-    controller = MicroController(num_cells=2, config=cfg)
+    cfg = ControllerConfig(lstm_size=8, tanh_constant=1.5, lr=0.01, num_aggregate=3)
+    controller = MicroController(num_cells=2, config=cfg, op_tanh_reduce=2.5)
     controller.build()
     optimizer = reinforce.make_optimizer(cfg)
     accumulator = GradientAccumulator(controller.trainable_variables)

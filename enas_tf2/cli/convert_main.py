@@ -15,10 +15,10 @@ import os
 import sys
 import time
 
-from absl import app
 from absl import flags as absl_flags
 
 from enas_tf2.data.convert.convert import convert   # TensorFlow-free until the input is validated
+from enas_tf2.cli.entry import run_main
 from enas_tf2.errors import EnasError
 
 # A private FlagValues: `--output_dir`/`--seed` also exist in enas-cnn's flags, and both modules
@@ -47,26 +47,7 @@ absl_flags.DEFINE_bool("strict", False, "Stop with an error at the first unreada
                        "of listing it under 'skipped' in manifest.json.", flag_values=FLAGS)
 absl_flags.DEFINE_integer("num_workers", 0, "Decoding threads (0 = CPU count).", flag_values=FLAGS)
 
-_HELP_ARGS = {"-h", "-?", "--help", "--helpshort", "--helpfull"}
 _MAX_SKIPPED_SHOWN = 10
-
-
-def _fail(message: str) -> None:
-    print(f"error: {message}", file=sys.stderr)
-    sys.exit(2)
-
-
-def parse_flags(argv):
-    """absl `flags_parser`: parses our own FlagValues; flag errors become one ``error:`` line."""
-    if _HELP_ARGS.intersection(argv[1:]):
-        print(__doc__ + "\nFlags:\n" + FLAGS.get_help())
-        sys.exit(0)
-    try:
-        rest = FLAGS(argv)
-    except absl_flags.Error as err:
-        _fail(str(err))
-    absl_flags.FLAGS(argv[:1])   # absl.app insists that its global flags are parsed too
-    return rest
 
 
 def _summary(manifest: dict, output_dir: str, seconds: float) -> str:
@@ -78,8 +59,7 @@ def _summary(manifest: dict, output_dir: str, seconds: float) -> str:
 
 def main(argv) -> None:
     """Runs one conversion with the parsed flags."""
-    if len(argv) > 1:
-        raise EnasError(f"unexpected arguments: {' '.join(argv[1:])}")
+    del argv
     if not FLAGS.source:
         raise EnasError("no --source given: expected cifar10, image_folder or arrays")
     # Before TensorFlow's first import (inside `convert`): its C++ log lines (CUDA probing,
@@ -101,18 +81,10 @@ def main(argv) -> None:
     print(_summary(manifest, FLAGS.output_dir, time.monotonic() - start))
 
 
-def _main_with_clean_errors(argv) -> None:
-    try:
-        main(argv)
-    except EnasError as err:
-        _fail(str(err))
-    except KeyboardInterrupt:
-        _fail("interrupted; the partial shards were removed")
-
-
 def run(argv=None) -> None:
     """Console-script entry point (``enas-convert``)."""
-    app.run(_main_with_clean_errors, argv=argv, flags_parser=parse_flags)
+    run_main(main, FLAGS, __doc__, positional=False, argv=argv,
+             interrupted="interrupted; the partial shards were removed")
 
 
 if __name__ == "__main__":

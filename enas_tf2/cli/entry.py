@@ -1,8 +1,16 @@
-"""Runs a console script's `main` so that user-facing problems end as ONE clear line.
+"""The one entry path of every console script: flag parsing, help, quiet start-up, clean errors.
 
-`EnasError` (bad flag value, missing file, malformed architecture, NaN loss, ...) and the few
-TensorFlow errors that users cause (corrupt data, out of memory) print ``error: ...`` on stderr
-and exit with status 2; no stack trace. Anything else is a bug and keeps its traceback.
+`run_main(main, flags=..., doc=...)` runs a tool's `main` so that:
+
+* ``--help`` prints the tool's description and its OWN flags grouped by purpose, exit 0
+  (``--helpfull`` adds absl's logging flags);
+* a bad flag value, an `EnasError` (missing file, malformed architecture, NaN loss, ...) and the
+  few TensorFlow errors users cause (corrupt data, out of memory) print ONE ``error: ...`` line
+  on stderr and exit with status 2, without a stack trace; anything else is a bug and keeps its
+  traceback;
+* TensorFlow's C++ start-up lines (CUDA probing on CPU hosts, oneDNN notices) do not bury the
+  tool's own messages: `import_tensorflow` loads TensorFlow with stderr muted unless
+  ``--verbosity`` is given.
 """
 
 from __future__ import annotations
@@ -10,14 +18,16 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import textwrap
+from typing import Callable, Optional, Sequence, Tuple
 
 from absl import app
+from absl import flags as absl_flags
 from absl import logging as absl_logging
 
 from enas_tf2.errors import EnasError
 
-# TensorFlow's C++ INFO/WARNING lines (CUDA probing on CPU hosts, oneDNN notes) bury the progress
-# lines; keep errors only unless the user asked for more. Must be set before TensorFlow loads.
+# Keep TensorFlow's C++ logging to errors (must be set before TensorFlow loads).
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # TF 2.21 enables its oneDNN CPU kernels by default only on AVX-512-class CPUs; on AVX2 hosts they
 # make the child's convolutions, BN and pooling 2-3x faster (bench/README.md, "oneDNN").
@@ -29,11 +39,39 @@ _TF_ERRORS = {
     "DataLossError": "corrupt or truncated data file",
     "ResourceExhaustedError": "out of memory; lower --batch_size or --image_size",
 }
+_HELP_ARGS = {"-h", "-?", "--help", "--helpshort"}
+HelpGroups = Sequence[Tuple[str, Sequence[str]]]
 
 
 def _first_line(err: BaseException) -> str:
     text = str(err).strip().splitlines()
     return text[0] if text else type(err).__name__
+
+
+def _verbose() -> bool:
+    return any(a.startswith(("--verbosity", "-v=")) for a in sys.argv[1:])
+
+
+def import_tensorflow():
+    """Imports TensorFlow (and probes its devices) with stderr muted, unless ``--verbosity`` was
+    given: its C++ start-up lines cannot be silenced by log levels, they are printed before
+    absl logging starts. Device probing does not initialise devices, so a later CPU split for
+    `MirroredStrategy` still works. Returns the module."""
+    if "tensorflow" in sys.modules or _verbose():
+        import tensorflow as tf
+        return tf
+    sys.stderr.flush()
+    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 2)
+    try:
+        import tensorflow as tf
+        import keras  # noqa: F401  pylint: disable=unused-import (its start-up lines too)
+        tf.config.list_physical_devices()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
+    return tf
 
 
 def setup_progress_logging() -> None:
@@ -49,19 +87,87 @@ def setup_progress_logging() -> None:
     absl_logging.set_verbosity(absl_logging.WARNING)
 
 
-def run_main(main) -> None:
-    """`absl.app.run(main)` with user errors turned into one line and exit status 2."""
+def format_help(doc: str, flag_values, groups: Optional[HelpGroups]) -> str:
+    """The tool's description and its flags, under the group titles of `groups` (flags of
+    `flag_values` not named in any group are listed last under "Other")."""
+    lines = [doc.strip(), ""]
+    named = [n for _, names in (groups or ()) for n in names]
+    own = [n for n in flag_values if n == flag_values[n].name and n not in named
+           and _is_own(flag_values, n)]
+    for title, names in list(groups or ()) + ([("Other", own)] if own else []):
+        lines.append(f"{title}:")
+        for name in names:
+            flag = flag_values[name]
+            default = "" if flag.default in (None, "") else f" (default: {flag.default_as_str})"
+            lines.append(f"  --{name}{default}")
+            lines.extend(textwrap.wrap(flag.help, 96, initial_indent="      ",
+                                       subsequent_indent="      "))
+        lines.append("")
+    lines.append("--helpfull lists absl's logging flags too.")
+    return "\n".join(lines)
+
+
+def _is_own(flag_values, name: str) -> bool:
+    """True for flags the enas_tf2 tool defined (not absl's logging/help flags)."""
+    module = flag_values.find_module_defining_flag(name, default="")
+    return module.startswith("enas_tf2") or module == "__main__"
+
+
+def make_flags_parser(flag_values, doc: str, groups: Optional[HelpGroups]) -> Callable:
+    """An absl ``flags_parser`` for `flag_values` (the global FLAGS or a tool's private set):
+    grouped ``--help``, and flag errors as one ``error:`` line with exit status 2."""
+
+    def parse(argv):
+        if _HELP_ARGS.intersection(argv[1:]) or "--helpfull" in argv[1:]:
+            text = format_help(doc, flag_values, groups)
+            if "--helpfull" in argv[1:]:
+                text += "\n\nabsl flags:\n" + absl_flags.FLAGS.module_help("absl.logging")
+            try:
+                print(text)
+            except BrokenPipeError:   # `--help | head`
+                pass
+            sys.exit(0)
+        flag_values.unparse_flags()   # start from the defaults when run twice in one process
+        try:
+            rest = flag_values(argv)
+        except absl_flags.Error as err:
+            print(f"error: {err}", file=sys.stderr)
+            sys.exit(2)
+        if flag_values is not absl_flags.FLAGS:
+            absl_flags.FLAGS(argv[:1])   # absl.app insists that its global flags are parsed
+        return rest
+
+    return parse
+
+
+def run_main(main, flag_values=None, doc: str = "", groups: Optional[HelpGroups] = None,
+             positional: bool = False, argv: Optional[list] = None, interrupted: str = "interrupted; checkpoints already saved are kept (rerun to "
+                                "resume)") -> None:
+    """`absl.app.run(main)` with grouped help, quiet start-up and one-line user errors.
+
+    Args:
+      main: ``main(argv)``.
+      flag_values: the tool's flags (default: absl's global FLAGS).
+      doc: the tool's description for ``--help`` (its module docstring).
+      groups: ``[(title, [flag names])]`` for ``--help``.
+      positional: whether the tool takes positional arguments (else they are refused).
+      argv: the command line (default: ``sys.argv``).
+      interrupted: what Ctrl-C prints (exit status 130).
+    """
+    flag_values = absl_flags.FLAGS if flag_values is None else flag_values
 
     def wrapped(argv):
         setup_progress_logging()
         try:
+            if len(argv) > 1 and not positional:
+                raise EnasError(f"unexpected arguments: {' '.join(argv[1:])} (flags are "
+                                f"written --name=value; see --help)")
             return main(argv)
         except EnasError as err:
             print(f"error: {err}", file=sys.stderr)
             sys.exit(2)
         except KeyboardInterrupt:
-            print("error: interrupted; checkpoints already saved are kept (rerun to resume)",
-                  file=sys.stderr)
+            print(f"error: {interrupted}", file=sys.stderr)
             sys.exit(130)
         except Exception as err:  # pylint: disable=broad-except
             hint = _TF_ERRORS.get(type(err).__name__)
@@ -70,4 +176,4 @@ def run_main(main) -> None:
                 sys.exit(2)
             raise
 
-    app.run(wrapped)
+    app.run(wrapped, argv=argv, flags_parser=make_flags_parser(flag_values, doc, groups))

@@ -10,13 +10,10 @@ Also runnable as ``python -m enas_tf2.cli.export_main``.
 
 from __future__ import annotations
 
-import os
-import sys
 
-from absl import app
-from absl import logging
 from absl import flags as absl_flags
 
+from enas_tf2.cli.entry import import_tensorflow, run_main
 from enas_tf2.errors import EnasError
 
 # A private FlagValues: `--output_dir` also exists in enas-cnn's global flags, and both modules
@@ -31,39 +28,15 @@ absl_flags.DEFINE_string("export_dir", None, "Folder to write the SavedModel, mo
 absl_flags.DEFINE_bool("overwrite", False, "Replace the contents of a non-empty --export_dir.",
                        flag_values=FLAGS)
 
-_HELP_ARGS = {"-h", "-?", "--help", "--helpshort", "--helpfull"}
-
-
-def _fail(message: str) -> None:
-    print(f"error: {message}", file=sys.stderr)
-    sys.exit(2)
-
-
-def parse_flags(argv):
-    """absl `flags_parser`: parses our own FlagValues; flag errors become one ``error:`` line."""
-    if _HELP_ARGS.intersection(argv[1:]):
-        print(__doc__ + "\nFlags:\n" + FLAGS.get_help())
-        sys.exit(0)
-    FLAGS.unparse_flags()   # start from the defaults when run twice in one process (tests)
-    try:
-        rest = FLAGS(argv)
-    except absl_flags.Error as err:
-        _fail(str(err))
-    absl_flags.FLAGS(argv[:1])   # absl.app insists that its global flags are parsed too
-    return rest
-
 
 def main(argv) -> None:
     """Exports the run named by the flags."""
-    if len(argv) > 1:
-        raise EnasError(f"unexpected arguments: {' '.join(argv[1:])}")
+    del argv
     if not FLAGS.output_dir:
         raise EnasError("no --output_dir given: the training run directory to export")
     if not FLAGS.export_dir:
         raise EnasError("no --export_dir given: where to write the SavedModel")
-    # Before TensorFlow's first import: its C++ start-up lines would bury the summary.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    logging.set_verbosity(logging.WARNING)   # TF's INFO lines about saving would bury our output
+    import_tensorflow()   # quietly: its start-up lines would bury the summary
     from enas_tf2.export.saved_model import (  # pylint: disable=import-outside-toplevel
         SIGNATURE_ENCODED, SIGNATURE_PIXELS, export_run)
 
@@ -74,16 +47,9 @@ def main(argv) -> None:
           f"plus model.keras, arch.json, labels.json, preprocessing.json")
 
 
-def _main_with_clean_errors(argv) -> None:
-    try:
-        main(argv)
-    except EnasError as err:
-        _fail(str(err))
-
-
 def run(argv=None) -> None:
     """Console-script entry point (``enas-export``)."""
-    app.run(_main_with_clean_errors, argv=argv, flags_parser=parse_flags)
+    run_main(main, FLAGS, __doc__, positional=False, argv=argv)
 
 
 if __name__ == "__main__":

@@ -1,24 +1,29 @@
-"""Every `enas-cnn` flag, defined once, and their conversion into config dataclasses.
+"""Every `enas-cnn` flag, defined once, and their conversion into an `ExperimentConfig`.
 
-Names follow the original `main.py` so its scripts translate line by line. Defaults are the
-authors' `cifar10_micro_search.sh` values (the common starting point); `scripts/*.sh` set the rest.
-Flags that the original accepted but that have no meaning here are kept (so old scripts run) and
-documented as such.
+Names follow the original `main.py` so its scripts translate line by line. A run starts from a
+preset (``--config``, default ``cifar10_<search_for>_search``: the authors' search-script values)
+and every flag given on the command line overrides the matching field; flags not given keep the
+preset's value (their listed defaults are the ``cifar10_micro_search`` values). Flags that the
+original accepted but that have no meaning here are kept (so old scripts run) and say so.
 """
 
 from __future__ import annotations
 
+import dataclasses
+
 from absl import flags
 
-from enas_tf2.config import (ChildOptimConfig, ControllerConfig, DataConfig, MicroChildConfig,
-                             RunConfig, parse_image_size)
+from enas_tf2.configs.base import ExperimentConfig
 from enas_tf2.errors import EnasError
 
 F = flags
 
 # ---- what to run and where -------------------------------------------------------------------
+F.DEFINE_string("config", None, "Preset to start from (flags override its fields), e.g. "
+                "cifar10_micro_search, cifar10_micro_final, or NAME.smoke for a CPU-sized run. "
+                "Default: cifar10_<search_for>_search.")
 F.DEFINE_enum("search_for", "micro", ["micro", "macro"],
-              "Search space: 'micro' (normal + reduction cells). 'macro' is on the roadmap.")
+              "Search space: 'micro' (normal + reduction cells) or 'macro' (whole network).")
 F.DEFINE_string("output_dir", "runs/micro_search", "Run folder: checkpoints, logs, arch.json.")
 F.DEFINE_bool("reset_output_dir", False, "Delete --output_dir first. Without it a rerun RESUMES.")
 F.DEFINE_string("child_fixed_arc", None,
@@ -44,8 +49,12 @@ F.DEFINE_string("data_format", "NHWC", "Accepted for old scripts; enas_tf2 is al
 # ---- outer loop ----------------------------------------------------------------------------------
 F.DEFINE_integer("num_epochs", 150, "Epochs to train (search or final).")
 F.DEFINE_integer("log_every", 50, "Log a progress line every N steps.")
+F.DEFINE_integer("steps_per_loop", 10, "Training steps run inside one compiled call (fewer "
+                 "host round trips; a log line never falls inside a call).")
 F.DEFINE_integer("eval_every_epochs", 1, "Evaluate every N epochs.")
 F.DEFINE_integer("derive_num_samples", 100, "Architectures sampled and scored to derive arch.json.")
+F.DEFINE_integer("derive_eval_batches", 1, "Validation batches every derive candidate (and the "
+                 "same number of random architectures) is scored on.")
 F.DEFINE_integer("max_steps_per_epoch", 0, "Cap on child steps per epoch (0 = a full pass); "
                  "for smoke tests.")
 F.DEFINE_integer("max_eval_batches", 0, "Cap on evaluation batches (0 = whole split).")
@@ -59,14 +68,17 @@ F.DEFINE_bool("mixed_precision", False, "Final training: mixed_float16 compute (
 F.DEFINE_bool("jit_compile", False, "Final training: XLA-compile the train step.")
 
 # ---- child network ---------------------------------------------------------------------------------
-F.DEFINE_integer("child_num_layers", 6, "N: the network has N+2 cells, two of them reductions.")
-F.DEFINE_integer("child_num_cells", 5, "Searched nodes per cell.")
+F.DEFINE_integer("child_num_layers", 6, "Micro: N, the network has N+2 cells, two of them "
+                 "reductions. Macro: number of searched layers.")
+F.DEFINE_integer("child_num_cells", 5, "Micro: searched nodes per cell.")
 F.DEFINE_integer("child_out_filters", 20, "Filters of the first stage (doubled per reduction).")
-F.DEFINE_integer("child_num_branches", 5, "Candidate ops per slot; the micro space has exactly 5.")
+F.DEFINE_integer("child_num_branches", 5, "Candidate ops per slot; fixed by the space (micro 5, "
+                 "macro 6); accepted for old scripts and checked.")
 F.DEFINE_float("child_keep_prob", 0.9, "Dropout keep probability before the classifier.")
-F.DEFINE_float("child_drop_path_keep_prob", 0.6, "Final training: drop-path keep probability "
-               "reached at the last cell and step (1.0 = off). Not used in search.")
-F.DEFINE_bool("child_use_aux_heads", False, "Final training: auxiliary head (loss weight 0.4).")
+F.DEFINE_float("child_drop_path_keep_prob", 0.6, "Micro final training: drop-path keep "
+               "probability reached at the last cell and step (1.0 = off). Not used in search.")
+F.DEFINE_bool("child_use_aux_heads", False, "Micro final training: auxiliary head (loss weight "
+              "0.4).")
 F.DEFINE_float("child_l2_reg", 1e-4, "L2 weight on the sum of squares of all child weights.")
 F.DEFINE_float("child_grad_bound", 5.0, "Clip child gradients to this global norm (0 = off).")
 F.DEFINE_bool("child_lr_cosine", True, "Cosine LR with warm restarts (else staircase decay).")
@@ -83,7 +95,7 @@ F.DEFINE_bool("controller_training", True, "Train the controller (off = shared w
 F.DEFINE_integer("controller_lstm_size", 64, "Controller LSTM hidden size.")
 F.DEFINE_integer("controller_lstm_num_layers", 1, "Controller LSTM layers.")
 F.DEFINE_float("controller_tanh_constant", 1.10, "Logits -> c*tanh(logits) (0 = off).")
-F.DEFINE_float("controller_op_tanh_reduce", 2.5, "Micro op logits use tanh_constant / this.")
+F.DEFINE_float("controller_op_tanh_reduce", 2.5, "Micro only: op logits use tanh_constant / this.")
 F.DEFINE_float("controller_temperature", 0.0, "Divide logits by this before tanh (0 = off).")
 F.DEFINE_float("controller_entropy_weight", 1e-4, "Entropy bonus added to the reward.")
 F.DEFINE_float("controller_bl_dec", 0.99, "Moving-average decay of the reward baseline.")
@@ -92,12 +104,37 @@ F.DEFINE_integer("controller_num_aggregate", 10, "Samples averaged into one cont
 F.DEFINE_integer("controller_train_steps", 30, "Controller updates per epoch.")
 F.DEFINE_integer("controller_train_every", 1, "Train the controller every N epochs.")
 F.DEFINE_float("controller_skip_target", 0.4, "Macro only: target skip-connection rate.")
-F.DEFINE_float("controller_skip_weight", 0.0, "Macro only: weight of the skip-rate KL penalty.")
+F.DEFINE_float("controller_skip_weight", 0.8, "Macro only: weight of the skip-rate KL penalty.")
 F.DEFINE_bool("controller_sync_replicas", True, "Accepted for old scripts: aggregation is always "
               "done by --controller_num_aggregate.")
 F.DEFINE_bool("controller_search_whole_channels", True, "Accepted for old scripts (always on).")
 
 FLAGS = F.FLAGS
+
+# `--help` groups, by purpose (the order of the sections above).
+HELP_GROUPS = (
+    ("What to run and where", ("config", "search_for", "output_dir", "reset_output_dir",
+                               "child_fixed_arc", "arch_json", "derive_only", "seed")),
+    ("Data", ("dataset", "data_path", "valid_size", "image_size", "batch_size",
+              "eval_batch_size", "child_cutout_size", "data_format")),
+    ("Outer loop and outputs", ("num_epochs", "log_every", "steps_per_loop", "eval_every_epochs",
+                                "derive_num_samples", "derive_eval_batches",
+                                "max_steps_per_epoch", "max_eval_batches", "keep_checkpoints")),
+    ("Distribution and precision", ("strategy", "num_cpu_devices", "mixed_precision",
+                                    "jit_compile")),
+    ("Child network and its training", (
+        "child_num_layers", "child_num_cells", "child_out_filters", "child_num_branches",
+        "child_keep_prob", "child_drop_path_keep_prob", "child_use_aux_heads", "child_l2_reg",
+        "child_grad_bound", "child_lr_cosine", "child_lr", "child_lr_dec_every",
+        "child_lr_dec_rate", "child_lr_max", "child_lr_min", "child_lr_T_0", "child_lr_T_mul")),
+    ("Controller", (
+        "controller_training", "controller_lstm_size", "controller_lstm_num_layers",
+        "controller_tanh_constant", "controller_op_tanh_reduce", "controller_temperature",
+        "controller_entropy_weight", "controller_bl_dec", "controller_lr",
+        "controller_num_aggregate", "controller_train_steps", "controller_train_every",
+        "controller_skip_target", "controller_skip_weight", "controller_sync_replicas",
+        "controller_search_whole_channels")),
+)
 
 
 def _opt(value):
@@ -105,52 +142,97 @@ def _opt(value):
     return value if value else None
 
 
-def to_configs(fl=FLAGS) -> dict:
-    """Turns parsed flags into the config dataclasses (the only place FLAGS are read)."""
+# flag name -> (config section, field, converter). `space` fields exist only in some spaces.
+FIELDS = {
+    "dataset": ("data", "dataset", None), "data_path": ("data", "data_path", None),
+    "valid_size": ("data", "valid_size", None), "image_size": ("data", "image_size", None),
+    "batch_size": ("data", "batch_size", None), "eval_batch_size": ("data", "eval_batch_size", None),
+    "child_cutout_size": ("data", "cutout_size", None),
+    "output_dir": ("run", "output_dir", None), "num_epochs": ("run", "num_epochs", None),
+    "log_every": ("run", "log_every", None), "steps_per_loop": ("run", "steps_per_loop", None),
+    "eval_every_epochs": ("run", "eval_every_epochs", None),
+    "strategy": ("run", "strategy", None), "num_cpu_devices": ("run", "num_cpu_devices", None),
+    "reset_output_dir": ("run", "reset_output_dir", None),
+    "derive_num_samples": ("run", "derive_num_samples", None),
+    "derive_eval_batches": ("run", "derive_eval_batches", None),
+    "keep_checkpoints": ("run", "keep_checkpoints", None),
+    "max_steps_per_epoch": ("run", "max_steps_per_epoch", None),
+    "max_eval_batches": ("run", "max_eval_batches", None),
+    "mixed_precision": ("run", "mixed_precision", None), "jit_compile": ("run", "jit_compile", None),
+    "child_num_layers": ("space_config", "num_layers", None),
+    "child_num_cells": ("space_config", "num_cells", None),
+    "child_out_filters": ("space_config", "out_filters", None),
+    "child_keep_prob": ("space_config", "keep_prob", None),
+    "child_drop_path_keep_prob": ("space_config", "drop_path_keep_prob", None),
+    "child_use_aux_heads": ("space_config", "use_aux_heads", None),
+    "controller_op_tanh_reduce": ("space_config", "op_tanh_reduce", None),
+    "controller_skip_target": ("space_config", "skip_target", None),
+    "controller_skip_weight": ("space_config", "skip_weight", None),
+    "child_l2_reg": ("optim", "l2_reg", None), "child_grad_bound": ("optim", "grad_bound", None),
+    "child_lr_cosine": ("optim", "lr_cosine", None), "child_lr": ("optim", "lr", None),
+    "child_lr_dec_every": ("optim", "lr_dec_every", None),
+    "child_lr_dec_rate": ("optim", "lr_dec_rate", None), "child_lr_max": ("optim", "lr_max", None),
+    "child_lr_min": ("optim", "lr_min", None), "child_lr_T_0": ("optim", "lr_T_0", None),
+    "child_lr_T_mul": ("optim", "lr_T_mul", None),
+    "controller_training": ("controller", "training", None),
+    "controller_lstm_size": ("controller", "lstm_size", None),
+    "controller_lstm_num_layers": ("controller", "lstm_num_layers", None),
+    "controller_tanh_constant": ("controller", "tanh_constant", _opt),
+    "controller_temperature": ("controller", "temperature", _opt),
+    "controller_entropy_weight": ("controller", "entropy_weight", None),
+    "controller_bl_dec": ("controller", "bl_dec", None), "controller_lr": ("controller", "lr", None),
+    "controller_num_aggregate": ("controller", "num_aggregate", None),
+    "controller_train_steps": ("controller", "train_steps", None),
+    "controller_train_every": ("controller", "train_every", None),
+}
+POSITIVE = ("num_epochs", "log_every", "steps_per_loop", "eval_every_epochs", "child_num_layers",
+            "child_num_cells", "child_out_filters", "eval_batch_size", "derive_eval_batches",
+            "controller_num_aggregate", "controller_train_steps", "controller_train_every")
+
+
+def apply_overrides(cfg: ExperimentConfig, fl, names) -> ExperimentConfig:
+    """`cfg` with the fields of the flags `names` replaced by their values; a space flag that
+    the space's config does not have is refused."""
+    sections = {}
+    for name in sorted(set(names) - {"seed"}):
+        section, field, convert = FIELDS[name]
+        target = getattr(cfg, section)
+        if not any(f.name == field for f in dataclasses.fields(target)):
+            raise EnasError(f"--{name} does not apply to the {cfg.space} search space")
+        value = getattr(fl, name)
+        sections.setdefault(section, {})[field] = convert(value) if convert else value
+    if "seed" in names:
+        sections.setdefault("run", {})["seed"] = fl.seed
+        sections.setdefault("data", {})["seed"] = fl.seed
+    changes = {s: dataclasses.replace(getattr(cfg, s), **f) for s, f in sections.items()}
+    return cfg.replace(**changes)
+
+
+def to_experiment(fl=FLAGS) -> dict:
+    """Turns parsed flags into ``{"config": ExperimentConfig, "fixed_arc", "arch_json",
+    "derive_only"}`` (the only place FLAGS are read)."""
+    from enas_tf2.configs.presets import get_preset
     if fl.child_fixed_arc and fl.arch_json:
         raise EnasError("give either --child_fixed_arc or --arch_json, not both")
-    if fl.search_for == "micro" and fl.child_num_branches != 5:
-        raise EnasError(f"--child_num_branches={fl.child_num_branches}: the micro space has "
-                        f"exactly 5 ops")
     if fl.data_format.upper() not in ("NHWC", "NCHW"):
         raise EnasError(f"unknown --data_format={fl.data_format!r} (NHWC or NCHW)")
-    for name in ("num_epochs", "log_every", "eval_every_epochs", "child_num_layers",
-                 "child_num_cells", "child_out_filters", "eval_batch_size",
-                 "controller_num_aggregate", "controller_train_steps", "controller_train_every"):
-        if getattr(fl, name) <= 0:
+    present = {name for name in FIELDS if fl[name].present}
+    for name in POSITIVE:
+        if name in present and getattr(fl, name) <= 0:
             raise EnasError(f"--{name}={getattr(fl, name)} must be positive")
-    if not 0 < fl.child_keep_prob <= 1 or not 0 < fl.child_drop_path_keep_prob <= 1:
-        raise EnasError("--child_keep_prob and --child_drop_path_keep_prob must be in (0, 1]")
-    data = DataConfig(
-        dataset=fl.dataset, data_path=fl.data_path, valid_size=fl.valid_size,
-        image_size=parse_image_size(fl.image_size), batch_size=fl.batch_size,
-        eval_batch_size=fl.eval_batch_size, cutout_size=fl.child_cutout_size, seed=fl.seed)
-    child = MicroChildConfig(
-        num_layers=fl.child_num_layers, num_cells=fl.child_num_cells,
-        out_filters=fl.child_out_filters, keep_prob=fl.child_keep_prob,
-        drop_path_keep_prob=fl.child_drop_path_keep_prob, use_aux_heads=fl.child_use_aux_heads)
-    controller = ControllerConfig(
-        lstm_size=fl.controller_lstm_size, lstm_num_layers=fl.controller_lstm_num_layers,
-        tanh_constant=_opt(fl.controller_tanh_constant),
-        op_tanh_reduce=fl.controller_op_tanh_reduce,
-        temperature=_opt(fl.controller_temperature),
-        entropy_weight=fl.controller_entropy_weight, bl_dec=fl.controller_bl_dec,
-        lr=fl.controller_lr, num_aggregate=fl.controller_num_aggregate,
-        train_steps=fl.controller_train_steps, train_every=fl.controller_train_every,
-        skip_target=fl.controller_skip_target, skip_weight=fl.controller_skip_weight,
-        training=fl.controller_training)
-    optim = ChildOptimConfig(
-        lr_cosine=fl.child_lr_cosine, lr=fl.child_lr, lr_dec_every=fl.child_lr_dec_every,
-        lr_dec_rate=fl.child_lr_dec_rate, lr_max=fl.child_lr_max, lr_min=fl.child_lr_min,
-        lr_T_0=fl.child_lr_T_0, lr_T_mul=fl.child_lr_T_mul, l2_reg=fl.child_l2_reg,
-        grad_bound=fl.child_grad_bound)
-    run = RunConfig(
-        output_dir=fl.output_dir, num_epochs=fl.num_epochs, log_every=fl.log_every,
-        eval_every_epochs=fl.eval_every_epochs, strategy=fl.strategy,
-        num_cpu_devices=fl.num_cpu_devices, seed=fl.seed, reset_output_dir=fl.reset_output_dir,
-        derive_num_samples=fl.derive_num_samples, keep_checkpoints=fl.keep_checkpoints,
-        max_steps_per_epoch=fl.max_steps_per_epoch, max_eval_batches=fl.max_eval_batches,
-        mixed_precision=fl.mixed_precision, jit_compile=fl.jit_compile)
-    return {"data": data, "child": child, "controller": controller, "optim": optim, "run": run,
-            "search_for": fl.search_for, "fixed_arc": fl.child_fixed_arc,
-            "arch_json": fl.arch_json, "derive_only": fl.derive_only}
+    for name in ("child_keep_prob", "child_drop_path_keep_prob"):
+        if name in present and not 0 < getattr(fl, name) <= 1:
+            raise EnasError(f"--{name} must be in (0, 1]")
+    cfg = get_preset(fl.config or f"cifar10_{fl.search_for}_search")
+    if fl["search_for"].present and cfg.space != fl.search_for:
+        raise EnasError(f"--search_for={fl.search_for} but --config={fl.config} is a "
+                        f"{cfg.space} preset")
+    cfg = apply_overrides(cfg, fl, present | ({"seed"} if fl["seed"].present else set()))
+    if fl["child_num_branches"].present:
+        from enas_tf2.search_space.registry import get_space
+        expected = get_space(cfg.space, cfg.space_config).num_branches
+        if fl.child_num_branches != expected:
+            raise EnasError(f"--child_num_branches={fl.child_num_branches}: the {cfg.space} "
+                            f"space has exactly {expected} ops")
+    return {"config": cfg, "fixed_arc": fl.child_fixed_arc, "arch_json": fl.arch_json,
+            "derive_only": fl.derive_only}

@@ -11,13 +11,10 @@ Also runnable as ``python -m enas_tf2.cli.predict_main``.
 from __future__ import annotations
 
 import json
-import os
-import sys
 
-from absl import app
-from absl import logging
 from absl import flags as absl_flags
 
+from enas_tf2.cli.entry import import_tensorflow, run_main
 from enas_tf2.errors import EnasError
 
 FLAGS = absl_flags.FlagValues()   # private, like enas-export's (see there)
@@ -26,27 +23,6 @@ absl_flags.DEFINE_integer("top_k", 5, "Classes shown per image (capped at the nu
                           flag_values=FLAGS)
 absl_flags.DEFINE_bool("json", False, "Print machine-readable JSON instead of text.",
                        flag_values=FLAGS)
-
-_HELP_ARGS = {"-h", "-?", "--help", "--helpshort", "--helpfull"}
-
-
-def _fail(message: str) -> None:
-    print(f"error: {message}", file=sys.stderr)
-    sys.exit(2)
-
-
-def parse_flags(argv):
-    """absl `flags_parser`: parses our own FlagValues; flag errors become one ``error:`` line."""
-    if _HELP_ARGS.intersection(argv[1:]):
-        print(__doc__ + "\nFlags:\n" + FLAGS.get_help())
-        sys.exit(0)
-    FLAGS.unparse_flags()   # start from the defaults when run twice in one process (tests)
-    try:
-        rest = FLAGS(argv)
-    except absl_flags.Error as err:
-        _fail(str(err))
-    absl_flags.FLAGS(argv[:1])   # absl.app insists that its global flags are parsed too
-    return rest
 
 
 def format_text(predictions) -> str:
@@ -69,24 +45,16 @@ def main(argv) -> None:
         raise EnasError("no image files given: enas-predict --model_dir=DIR IMAGE [IMAGE ...]")
     if FLAGS.top_k < 1:
         raise EnasError(f"--top_k must be at least 1, got {FLAGS.top_k}")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    logging.set_verbosity(logging.WARNING)   # TF's INFO lines would bury the predictions
+    import_tensorflow()   # quietly: its start-up lines would bury the predictions
     from enas_tf2.export.predictor import Predictor  # pylint: disable=import-outside-toplevel
 
     predictions = Predictor(FLAGS.model_dir).predict_files(images, top_k=FLAGS.top_k)
     print(json.dumps(predictions, indent=2) if FLAGS.json else format_text(predictions))
 
 
-def _main_with_clean_errors(argv) -> None:
-    try:
-        main(argv)
-    except EnasError as err:
-        _fail(str(err))
-
-
 def run(argv=None) -> None:
     """Console-script entry point (``enas-predict``)."""
-    app.run(_main_with_clean_errors, argv=argv, flags_parser=parse_flags)
+    run_main(main, FLAGS, __doc__, positional=True, argv=argv)
 
 
 if __name__ == "__main__":

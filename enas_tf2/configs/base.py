@@ -1,13 +1,15 @@
-"""Typed configuration. The CLI turns absl flags into these once; library code takes them as args.
+"""Typed configuration shared by every space and task. The CLI and the Python API turn their
+arguments into these once; library code takes them as arguments and never reads flags.
 
-Defaults are the original code's defaults unless noted; the `scripts/*.sh` files set the values of
-the authors' scripts (see ENAS_SPEC §4.5).
+Defaults are the original code's defaults unless noted; `configs/presets.py` holds the values of
+the authors' scripts (docs/faithfulness.md lists them). Space-specific knobs live in each space's
+own config class (`search_space/<space>/config.py`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Optional, Tuple
+from typing import Any, Optional, Tuple
 
 from enas_tf2.errors import EnasError
 
@@ -48,18 +50,9 @@ class DataConfig:
     shuffle_buffer: int = 10000
     seed: int = 0
 
-
-@dataclasses.dataclass(frozen=True)
-class MicroChildConfig:
-    """Shape of a micro-space network (weight-shared child or fixed final net)."""
-    num_layers: int = 6               # N: the net has N + 2 cells, 2 of them reduction cells
-    num_cells: int = 5                # nodes per cell that are searched (B - 2)
-    out_filters: int = 20             # F of the first stage; doubles at each reduction cell
-    num_classes: int = 10
-    keep_prob: float = 0.9            # dropout keep probability before the classifier
-    drop_path_keep_prob: float = 1.0  # fixed net only (ENAS_SPEC §4.4)
-    use_aux_heads: bool = False       # fixed net only; aux loss weight below
-    aux_weight: float = 0.4
+    def __post_init__(self):
+        # Parsed once, here at the boundary: every consumer sees None or an (H, W) tuple.
+        object.__setattr__(self, "image_size", parse_image_size(self.image_size))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,7 +62,6 @@ class ControllerConfig:
     lstm_num_layers: int = 1
     init_range: float = 0.1
     tanh_constant: Optional[float] = None
-    op_tanh_reduce: float = 1.0
     temperature: Optional[float] = None
     entropy_weight: float = 0.0
     bl_dec: float = 0.99
@@ -79,13 +71,11 @@ class ControllerConfig:
     num_aggregate: int = 1
     train_steps: int = 50
     train_every: int = 1
-    skip_target: float = 0.4          # macro only
-    skip_weight: float = 0.0          # macro only
     training: bool = True
 
 
 @dataclasses.dataclass(frozen=True)
-class ChildOptimConfig:
+class OptimizerConfig:
     """Child optimiser and learning-rate schedule (ENAS_SPEC §4.1, §4.2)."""
     lr_cosine: bool = True
     lr: float = 0.1                   # staircase schedule only
@@ -97,6 +87,7 @@ class ChildOptimConfig:
     lr_T_mul: int = 2
     l2_reg: float = 1e-4
     grad_bound: float = 5.0           # global-norm clip; 0 disables (the original's was a no-op, P2)
+    aux_weight: float = 0.4           # weight of an auxiliary head's loss, when the net has one
     momentum: float = 0.9
     nesterov: bool = True
 
@@ -116,5 +107,36 @@ class RunConfig:
     keep_checkpoints: int = 2
     max_steps_per_epoch: int = 0      # >0: cap child steps per epoch (smoke runs)
     max_eval_batches: int = 0         # >0: cap eval batches (smoke runs)
+    steps_per_loop: int = 10          # training steps run inside one tf.function call
+    derive_eval_batches: int = 1      # validation batches every derive candidate is scored on
     mixed_precision: bool = False
     jit_compile: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class ExperimentConfig:
+    """One whole experiment: which space and task, their settings, the recipe and the run.
+
+    `space_config` is the registered config class of `space` (e.g. `MicroConfig`); `data` is the
+    task's data config (`DataConfig` for image classification). The same config serves a search
+    and the final training of a given architecture (`api.search` / `api.train_final`). Presets in `configs/presets.py` build these; the CLI and the Python API override fields.
+    """
+    space: str
+    space_config: Any
+    task: str
+    data: Any
+    controller: ControllerConfig = ControllerConfig()
+    optim: OptimizerConfig = OptimizerConfig()
+    run: RunConfig = RunConfig()
+
+    def replace(self, **changes) -> "ExperimentConfig":
+        """A copy with top-level fields replaced (nested configs are replaced whole)."""
+        return dataclasses.replace(self, **changes)
+
+    def to_json(self) -> dict:
+        """Every field as plain JSON values (written to ``OUTPUT_DIR/experiment.json``)."""
+        return {"space": self.space, "task": self.task,
+                "space_config": dataclasses.asdict(self.space_config),
+                "data": dataclasses.asdict(self.data),
+                "controller": dataclasses.asdict(self.controller),
+                "optim": dataclasses.asdict(self.optim), "run": dataclasses.asdict(self.run)}

@@ -13,7 +13,7 @@ import dataclasses
 import keras
 import tensorflow as tf
 
-from enas_tf2.config import ControllerConfig
+from enas_tf2.configs.base import ControllerConfig
 from enas_tf2.controller.attention import AnchorAttention
 from enas_tf2.controller.lstm_cell import StackedLSTM
 from enas_tf2.controller.policy_output import PolicyOutput

@@ -14,7 +14,7 @@ from typing import Optional
 import keras
 import tensorflow as tf
 
-from enas_tf2.config import ControllerConfig
+from enas_tf2.configs.base import ControllerConfig
 from enas_tf2.controller.gradient_accumulator import GradientAccumulator
 
 __all__ = ["reward", "update_baseline", "reinforce_loss", "make_optimizer", "GradientAccumulator"]

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Dict, List, Optional
 import numpy as np
 
 from enas_tf2.errors import EnasError
+from enas_tf2.json_file import write_json  # noqa: F401  (re-exported for the converter)
 
 if TYPE_CHECKING:   # only for annotations: importing it would load TensorFlow
     from enas_tf2.data.convert.image_encoding import EncodedImage
@@ -117,13 +118,6 @@ def build_manifest(source: Dict, class_names: List[str], splits: Dict[str, Dict]
         manifest["normalization"] = dict(normalization, split="train")
     manifest["skipped"] = skipped
     return manifest
-
-
-def write_json(path: str, payload: Dict) -> None:
-    """Writes ``payload`` as indented, key-order-preserving UTF-8 JSON."""
-    with open(path, "w", encoding="utf-8") as handle:
-        json.dump(payload, handle, indent=2, ensure_ascii=False)
-        handle.write("\n")
 
 
 def labels_payload(class_names: List[str]) -> Dict:

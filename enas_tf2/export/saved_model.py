@@ -14,7 +14,6 @@ The export directory holds:
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 
@@ -24,6 +23,7 @@ from enas_tf2.data.images.image_decode import decode_bytes_for_size
 from enas_tf2.data.images.preprocess import preprocess_for_eval
 from enas_tf2.errors import EnasError
 from enas_tf2.export.trained_run import TrainedRun, load_trained_run
+from enas_tf2.json_file import write_json
 
 SIGNATURE_ENCODED = "serving_default"
 SIGNATURE_PIXELS = "serving_images"
@@ -64,12 +64,6 @@ def _serving_functions(run: TrainedRun):
     return serve_encoded, serve_pixels
 
 
-def _write_json(path: str, obj) -> None:
-    with open(path, "w") as f:
-        json.dump(obj, f, indent=2)
-        f.write("\n")
-
-
 def _prepare_export_dir(export_dir: str, overwrite: bool) -> None:
     if os.path.exists(export_dir) and not os.path.isdir(export_dir):
         raise EnasError(f"--export_dir {export_dir} exists and is not a directory")
@@ -102,10 +96,10 @@ def export_trained(run: TrainedRun, export_dir: str) -> None:
     tf.saved_model.save(root, export_dir, signatures=signatures,
                         options=tf.saved_model.SaveOptions(experimental_custom_gradients=False))
     run.net.save(os.path.join(export_dir, KERAS_FILE))
-    _write_json(os.path.join(export_dir, ARCH_FILE), run.arch_json)
-    _write_json(os.path.join(export_dir, LABELS_FILE),
+    write_json(os.path.join(export_dir, ARCH_FILE), run.arch_json)
+    write_json(os.path.join(export_dir, LABELS_FILE),
                 {"class_names": run.class_names, "num_classes": len(run.class_names)})
-    _write_json(os.path.join(export_dir, PREPROCESSING_FILE), {
+    write_json(os.path.join(export_dir, PREPROCESSING_FILE), {
         "image_size": list(run.image_size), "mean": list(run.mean), "std": list(run.std),
         "note": "model.keras expects (pixels/255 - mean)/std of images resized (bilinear, "
                 "aspect ratio not kept) to image_size [H, W]; the SavedModel does this itself"})

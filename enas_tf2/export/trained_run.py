@@ -1,9 +1,9 @@
 """Reading a final-training run directory: `run_config.json` plus the trained weights.
 
 The contract (written by `enas_tf2.training.final_loop`):
-- ``TRAIN_DIR/run_config.json``: ``search_space``, ``arch`` (the space's ``to_json()``), ``child``
-  (the `MicroChildConfig` fields) and ``data`` (``image_size`` [H, W], ``mean``/``std`` in [0, 1]
-  units, ``class_names``, ``num_classes``).
+- ``TRAIN_DIR/run_config.json``: ``search_space``, ``task``, ``arch`` (the space's
+  ``to_json()``), ``space_config`` (the fields of the space's config class) and ``data``
+  (``image_size`` [H, W], ``mean``/``std`` in [0, 1] units, ``class_names``, ``num_classes``).
 - ``TRAIN_DIR/best/`` (optional; best-validation weights) and ``TRAIN_DIR/ckpt/``: checkpoint
   directories of ``tf.train.Checkpoint(model=net, ...)``. ``best/`` wins when present.
 """
@@ -18,9 +18,9 @@ from typing import List, Tuple
 import keras
 import tensorflow as tf
 
-from enas_tf2.config import ControllerConfig, MicroChildConfig
 from enas_tf2.errors import EnasError
-from enas_tf2.search_space.registry import make_space
+from enas_tf2.search_space.registry import config_class, get_space
+from enas_tf2.tasks.base import ImageSpec
 
 RUN_CONFIG_FILE = "run_config.json"
 CHECKPOINT_DIRS = ("best", "ckpt")   # in order of preference
@@ -54,12 +54,15 @@ def read_run_config(train_dir: str) -> dict:
                         ) from None
     except json.JSONDecodeError as err:
         raise EnasError(f"{path} is not valid JSON ({err.msg} at line {err.lineno})") from None
-    for key in ("search_space", "arch", "child", "data"):
+    for key in ("search_space", "arch", "space_config", "data"):
         if key not in config:
             raise EnasError(f"{path} has no {key!r} entry")
     for key in ("image_size", "mean", "std", "class_names"):
         if key not in config["data"]:
             raise EnasError(f"{path} has no data.{key!r} entry")
+    if config.get("task", "image_classification") != "image_classification":
+        raise EnasError(f"{path}: a {config['task']} run; this export handles image "
+                        f"classification runs only")
     data = config["data"]
     if len(data["image_size"]) != 2 or len(data["mean"]) != 3 or len(data["std"]) != 3:
         raise EnasError(f"{path}: data.image_size must be [H, W] and data.mean/std 3 numbers each")
@@ -85,17 +88,19 @@ def load_trained_run(train_dir: str) -> TrainedRun:
     config = read_run_config(train_dir)
     checkpoint = find_checkpoint(train_dir)
     data = config["data"]
-    fields = {f.name for f in dataclasses.fields(MicroChildConfig)}
-    child = {k: v for k, v in config["child"].items() if k in fields}
-    child.update(num_classes=len(data["class_names"]), use_aux_heads=False)
     try:
-        space = make_space(config["search_space"], MicroChildConfig(**child), ControllerConfig())
+        config_cls = config_class(config["search_space"])
+        fields = {f.name for f in dataclasses.fields(config_cls)}
+        space_config = {k: v for k, v in config["space_config"].items() if k in fields}
+        if "use_aux_heads" in fields:
+            space_config["use_aux_heads"] = False   # inference: no training-only aux head
+        space = get_space(config["search_space"], config_cls(**space_config))
         arch = space.arch_from_json(config["arch"])
     except EnasError as err:
         raise EnasError(f"{os.path.join(train_dir, RUN_CONFIG_FILE)}: {err}") from None
     height, width = (int(v) for v in data["image_size"])
-    net = space.build_fixed(arch, total_steps=1)
-    net.build((None, height, width, 3))
+    net = space.build_fixed(arch, ImageSpec(height, width, len(data["class_names"])),
+                            total_steps=1)
     try:
         status = tf.train.Checkpoint(model=net).restore(checkpoint)
         status.expect_partial()

@@ -1,41 +1,80 @@
-"""What a CNN search space provides to the space-independent loops and CLIs.
+"""What a search space provides to the generic loops, CLIs and tools: the `Arch` and `SearchSpace`
+protocols.
 
-A space bundles: its typed architecture class, a controller (policy), a weight-shared child and a
-fixed final network. The loops only ever see architectures as opaque int32 tensors (inside
-`tf.function`) or as typed objects with `tokens()` / `to_json()` (outside), so adding the macro space
-means adding one more implementation of this protocol, not editing the loops.
+A space bundles its typed architecture class, a controller (policy), a weight-shared child and a
+fixed final network. The loops see an architecture as an opaque int32 tensor inside `tf.function`
+and as an `Arch` outside; they call exactly the methods listed here and nothing else, so adding a
+space means adding one implementation of these protocols (registered in `registry.py`), never
+editing `training/`. Only `search_space/<space>/` knows what the integers mean.
 """
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, ClassVar, Dict, Protocol, runtime_checkable
 
 import keras
 import numpy as np
 
 
-class CnnSearchSpace(Protocol):
-    """Interface of an image-classification search space (micro now, macro next)."""
+@runtime_checkable
+class Arch(Protocol):
+    """One architecture of a space: immutable, validated on construction."""
+
+    search_space: ClassVar[str]   # the registered space name, also written into arch.json
+
+    def tokens(self) -> str:
+        """The original code's token string (one line)."""
+
+    def to_json(self) -> Dict[str, Any]:
+        """The `arch.json` object (with ``"search_space"``), the inverse of `arch_from_json`."""
+
+    def to_array(self) -> np.ndarray:
+        """The int32 tensor value the controller emits and the shared child consumes."""
+
+    def histogram(self) -> Dict[str, int]:
+        """Counts of each op name (and, where the space has them, of skip connections) for the
+        progress lines, the report and the health warnings."""
+
+    def describe(self) -> str:
+        """A human-readable multi-line description of every node or layer."""
+
+
+@runtime_checkable
+class SearchSpace(Protocol):
+    """A registered search space, built from its own config class (see `registry.py`).
+
+    Attributes:
+      name: the registered name (``micro``, ``macro``, ``rnn``).
+      task: the name of the task whose inputs this space's networks take
+        (``image_classification`` or ``language_model``).
+      config: the space's config dataclass (network shape, space-only controller knobs).
+      num_branches: candidate ops per decision (the original's ``child_num_branches``).
+    """
 
     name: str
+    task: str
+    config: Any
+    num_branches: int
 
-    def arch_from_tokens(self, tokens: str) -> Any:
-        """Parses (and validates) the original token string."""
+    def arch_from_tokens(self, text: str) -> Arch:
+        """Parses and validates the original token string; EnasError names the bad token."""
 
-    def arch_from_json(self, obj: dict) -> Any:
+    def arch_from_json(self, obj: Dict[str, Any]) -> Arch:
         """Parses an `arch.json` dict; refuses one of another space."""
 
-    def arch_from_array(self, array: np.ndarray) -> Any:
+    def arch_from_array(self, array: np.ndarray) -> Arch:
         """Converts the controller's int32 tensor value to the typed architecture."""
 
-    def random_arch(self, seed: int) -> Any:
-        """A uniformly random architecture."""
+    def random_arch(self, seed: int) -> Arch:
+        """A uniformly random architecture (the space's own notion of uniform)."""
 
-    def build_controller(self) -> keras.Model:
-        """The policy: ``controller(seed=...)`` samples, ``controller(arch=...)`` scores."""
+    def build_controller(self, controller_config: Any) -> keras.Model:
+        """The policy (`PolicyController`): ``controller(seed=...)`` samples,
+        ``controller(arch=...)`` scores; all weights created."""
 
-    def build_child(self) -> keras.Model:
-        """The weight-shared child: ``child(images, arch_tensor, training=...)`` → logits."""
+    def build_child(self, input_spec: Any) -> keras.Model:
+        """The weight-shared child for the task's `input_spec`, with every variable created."""
 
-    def build_fixed(self, arch: Any, total_steps: int) -> keras.Model:
-        """The final network of one architecture."""
+    def build_fixed(self, arch: Arch, input_spec: Any, total_steps: int) -> keras.Model:
+        """The final network of `arch` for the task's `input_spec`, every variable created;
+        `total_steps` feeds schedules inside the net (micro's drop path)."""

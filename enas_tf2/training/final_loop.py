@@ -1,134 +1,142 @@
-"""Final training of one architecture from scratch (the original's `*_final.sh` runs).
+"""Final training of one architecture from scratch (the original's `*_final.sh` runs), generic
+over (task, space).
 
 Model selection is honest (pitfall P9): with a validation split, the best-validation weights are kept
-in `OUTPUT_DIR/best/` and the test set is evaluated ONCE at the end, with those weights. With
-`--valid_size=0` (all training images, as the original) there is nothing to select on; the test set
-is then evaluated every `eval_every_epochs` like the original and the final weights are the result.
+in `OUTPUT_DIR/best/` and the test set is evaluated ONCE at the end, with those weights. Without a
+validation split (``--valid_size=0``, all training images, as the original) there is nothing to
+select on; the test set is then evaluated every `eval_every_epochs` like the original and the final
+weights are the result.
 
-Writes the run-directory contract read by `enas-export`: `run_config.json` (space, arch, child
-config, data constants), `ckpt/` (all state, for resume) and `best/` (model only).
+Writes the run-folder contract read by `enas-export`: `run_config.json` (space, arch, space
+config, task, data facts, parameter count), `ckpt/` (all state, for resume) and `best/` (model).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
-import os
-import time
 
 import keras
 import tensorflow as tf
 
-from enas_tf2.training.checkpointing import RunCheckpoint, prepare_output_dir
-from enas_tf2.training.epoch_runner import accuracy, train_epoch
+from enas_tf2.configs.base import ExperimentConfig
+from enas_tf2.search_space.base import Arch, SearchSpace
+from enas_tf2.tasks.base import Task
+from enas_tf2.training.epoch_loop import run_epochs
 from enas_tf2.training.final_steps import FinalSteps
-from enas_tf2.training.lr_schedule import make_child_lr_schedule
-from enas_tf2.training.run_log import RunLog, write_json
-from enas_tf2.training.strategy import task_info
+from enas_tf2.training.run_context import RunContext
+from enas_tf2.training.train_phase import PhaseSpec, evaluate_split, train_phase
+
+
+def count_params(model: keras.Model) -> int:
+    """Number of trainable parameters of a built model."""
+    return int(sum(v.numpy().size for v in model.trainable_variables))
 
 
 class FinalLoop:
     """Trains (or resumes) the fixed network of `arch`; see `run`."""
 
-    def __init__(self, space, arch, data, data_cfg, child_cfg, optim_cfg, run_cfg, strategy):
-        self.data, self.run_cfg, self.strategy = data, run_cfg, strategy
-        self.is_chief, worker = task_info(strategy)
-        prepare_output_dir(run_cfg.output_dir, run_cfg.reset_output_dir, self.is_chief)
-        self.steps_per_epoch = math.ceil(data.counts["train"] / data_cfg.batch_size)
+    def __init__(self, cfg: ExperimentConfig, space: SearchSpace, task: Task, arch: Arch,
+                 ctx: RunContext):
+        self.cfg, self.task, self.ctx, self.run_cfg = cfg, task, ctx, cfg.run
+        run_cfg, strategy = cfg.run, ctx.strategy
+        self.data = task.build_data(strategy.num_replicas_in_sync)
+        self.steps_per_epoch = self.data.steps_per_epoch
         if run_cfg.max_steps_per_epoch:
             self.steps_per_epoch = min(self.steps_per_epoch, run_cfg.max_steps_per_epoch)
-        self.global_batch = data_cfg.batch_size
         if run_cfg.mixed_precision:
             keras.mixed_precision.set_global_policy("mixed_float16")
-        h, w, _ = data.image_shape
-        with strategy.scope():
-            self.net = space.build_fixed(arch, total_steps=run_cfg.num_epochs * self.steps_per_epoch)
-            self.net.build((None, h, w, 3))
-            self.lr = make_child_lr_schedule(optim_cfg, self.steps_per_epoch)
-            sgd = keras.optimizers.SGD(
-                learning_rate=self.lr, momentum=optim_cfg.momentum, nesterov=optim_cfg.nesterov,
-                global_clipnorm=(optim_cfg.grad_bound or None) if run_cfg.mixed_precision else None)
-            self.optimizer = keras.optimizers.LossScaleOptimizer(sgd) \
-                if run_cfg.mixed_precision else sgd
+        with ctx.scope():
+            self.net = space.build_fixed(arch, self.data.input_spec,
+                                         total_steps=run_cfg.num_epochs * self.steps_per_epoch)
+            sgd, lr = task.make_optimizer(self.steps_per_epoch)
+            if run_cfg.mixed_precision:
+                sgd.global_clipnorm = cfg.optim.grad_bound or None
+                self.optimizer = keras.optimizers.LossScaleOptimizer(sgd)
+            else:
+                self.optimizer = sgd
             self.optimizer.build(self.net.trainable_variables)
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
             self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
-            self.best_acc = tf.Variable(-1.0, trainable=False, name="best_valid_acc")
-        self.sgd = sgd
-        self.checkpoint = RunCheckpoint(
-            os.path.join(run_cfg.output_dir, "ckpt"), self.is_chief, worker,
-            run_cfg.keep_checkpoints, model=self.net, optimizer=self.optimizer, step=self.step,
-            epoch=self.epoch, best_valid_acc=self.best_acc)
-        self.best = RunCheckpoint(os.path.join(run_cfg.output_dir, "best"), self.is_chief, worker,
-                                  1, model=self.net)
+            self.best_score = tf.Variable(float("nan"), trainable=False, name="best_valid_score")
+            task.create_state(self.net, self.data.examples_per_step)
+        self.lr_fn = lambda: float(lr(sgd.iterations - 1))
+        self.checkpoint = ctx.checkpoint(model=self.net, optimizer=self.optimizer,
+                                         step=self.step, epoch=self.epoch,
+                                         best_valid_score=self.best_score)
+        self.best = ctx.checkpoint("best", max_to_keep=1, model=self.net)
         self.restored = self.checkpoint.restore_latest()
-        self.log = RunLog(run_cfg.output_dir, self.is_chief, int(self.epoch.numpy()))
-        self.steps = FinalSteps(strategy, self.net, self.optimizer, optim_cfg,
-                                child_cfg.aux_weight, self.global_batch, run_cfg.jit_compile)
+        self.log = ctx.open_log(int(self.epoch.numpy()))
+        self.steps = FinalSteps(strategy, task, self.net, self.optimizer, cfg.optim,
+                                run_cfg.jit_compile)
         dist = strategy.experimental_distribute_dataset
-        self.train_iter = iter(dist(data.train))
-        self.dist_valid = dist(data.valid) if data.valid is not None else None
-        self.dist_test = dist(data.test) if data.test is not None else None
-        if self.is_chief:
-            write_json(os.path.join(run_cfg.output_dir, "run_config.json"), {
-                "search_space": space.name, "arch": arch.to_json(),
-                "child": dataclasses.asdict(child_cfg),
-                "data": {"image_size": list(data.image_shape[:2]), "mean": list(data.mean),
-                         "std": list(data.std), "class_names": list(data.class_names),
-                         "num_classes": data.num_classes},
-                "num_params": int(sum(v.numpy().size for v in self.net.trainable_variables))})
-        self.log.info(f"{space.name} net {arch.tokens()}: "
-                      f"{sum(v.numpy().size for v in self.net.trainable_variables):,} parameters")
+        self.train_iter = iter(dist(self.data.train))
+        self.dist_valid = dist(self.data.valid) if self.data.valid is not None else None
+        self.dist_test = dist(self.data.test) if self.data.test is not None else None
+        self.short = task.metrics.train_metric
+        self.num_params = count_params(self.net)
+        if ctx.is_chief:
+            ctx.write_json("run_config.json", {
+                "search_space": space.name, "task": task.name, "arch": arch.to_json(),
+                "space_config": dataclasses.asdict(space.config), "data": self.data.info,
+                "num_params": self.num_params})
+        self.log.info(f"{space.name} net {arch.tokens()}: {self.num_params:,} trainable "
+                      f"parameters (everything trained, auxiliary head included)")
 
-    def _accuracy(self, dist_dataset) -> float:
-        return accuracy(dist_dataset, lambda i, batch: self.steps.evaluate(batch),
-                        self.run_cfg.max_eval_batches)
+    def _score(self, dist_dataset) -> float:
+        self.task.reset_state()
+        return evaluate_split(dist_dataset, lambda i, batch: self.steps.evaluate(batch),
+                              self.task.score, self.run_cfg.max_eval_batches)
+
+    def _better(self, score: float) -> bool:
+        best = float(self.best_score.numpy())
+        if best != best:   # NaN: nothing kept yet
+            return True
+        return score > best if self.task.metrics.higher_is_better else score < best
+
+    def _run_epoch(self, epoch: int) -> dict:
+        cfg = self.run_cfg
+        self.task.reset_state()
+        spec = PhaseSpec(epoch=epoch, num_epochs=cfg.num_epochs, steps=self.steps_per_epoch,
+                         steps_per_loop=max(1, cfg.steps_per_loop), log_every=cfg.log_every,
+                         examples_per_step=self.data.examples_per_step,
+                         output_dir=cfg.output_dir)
+
+        def chunk(n):
+            self.steps.train_loop(self.train_iter, tf.constant(n))
+            self.step.assign_add(n)
+
+        record = train_phase(chunk, self.steps.metrics, spec, log=self.log,
+                             task_metrics=self.task.metrics,
+                             global_step=lambda: int(self.step.numpy()), lr_fn=self.lr_fn)
+        if (epoch + 1) % cfg.eval_every_epochs == 0 or epoch + 1 == cfg.num_epochs:
+            if self.dist_valid is not None:
+                score = self._score(self.dist_valid)
+                record[f"valid_{self.short}"] = score
+                if self._better(score):
+                    self.best_score.assign(score)
+                    self.best.save(epoch + 1)
+            elif self.dist_test is not None:
+                record[f"test_{self.short}"] = self._score(self.dist_test)
+        return record
 
     def run(self) -> dict:
-        """Trains until `num_epochs`; returns the final record (test accuracy once at the end)."""
-        cfg = self.run_cfg
-        epoch = int(self.epoch.numpy())
+        """Trains until `num_epochs`; returns the final record (test score once at the end)."""
         if self.restored:
-            self.log.info(f"resumed from {self.restored} at epoch {epoch}")
-        while epoch < cfg.num_epochs:
-            start = time.time()
-            record = {"epoch": epoch}
-            record.update(train_epoch(
-                lambda step: self.steps.train(self.train_iter), step_var=self.step,
-                steps=self.steps_per_epoch, epoch=epoch, num_epochs=cfg.num_epochs, log=self.log,
-                log_every=cfg.log_every, images_per_step=self.global_batch,
-                lr_fn=lambda: float(self.lr(self.sgd.iterations - 1)), output_dir=cfg.output_dir))
-            if (epoch + 1) % cfg.eval_every_epochs == 0 or epoch + 1 == cfg.num_epochs:
-                if self.dist_valid is not None:
-                    record["valid_acc"] = self._accuracy(self.dist_valid)
-                    if record["valid_acc"] > float(self.best_acc.numpy()):
-                        self.best_acc.assign(record["valid_acc"])
-                        self.best.save(epoch + 1)
-                elif self.dist_test is not None:
-                    record["test_acc"] = self._accuracy(self.dist_test)
-            epoch += 1
-            self.epoch.assign(epoch)
-            record.update(step=int(self.step.numpy()), seconds=round(time.time() - start, 2))
-            self.log.info(f"epoch {epoch} done: " + ", ".join(
-                f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}"
-                for k, v in record.items() if k != "epoch"))
-            self.log.scalars(int(self.step.numpy()), {k: record.get(k) for k in
-                                                      ("valid_acc", "test_acc")}, "eval/")
-            self.log.epoch(record)
-            self.checkpoint.save(epoch)
-            self.log.flush()
+            self.log.info(f"resumed from {self.restored} at epoch {int(self.epoch.numpy())}")
+        run_epochs(self._run_epoch, epoch_var=self.epoch, num_epochs=self.run_cfg.num_epochs,
+                   checkpoint=self.checkpoint, log=self.log,
+                   extra=lambda: {"step": int(self.step.numpy())},
+                   eval_keys=(f"valid_{self.short}", f"test_{self.short}"))
         return self._finish()
 
     def _finish(self) -> dict:
-        result = {"epochs": int(self.epoch.numpy())}
+        result = {"epochs": int(self.epoch.numpy()), "num_params": self.num_params}
         if self.dist_valid is not None and self.best.latest:
             # Report test once, with the weights chosen on validation.
             self.best.checkpoint.restore(self.best.latest).expect_partial()
-            result["best_valid_acc"] = float(self.best_acc.numpy())
+            result[f"best_valid_{self.short}"] = float(self.best_score.numpy())
         if self.dist_test is not None:
-            result["test_acc"] = self._accuracy(self.dist_test)
-        path = os.path.join(self.run_cfg.output_dir, "result.json")
-        if self.is_chief:
-            write_json(path, result)
-        self.log.info(f"final result: {result} (written to {path})")
+            result[f"test_{self.short}"] = self._score(self.dist_test)
+        path = self.ctx.write_json("result.json", result) if self.ctx.is_chief else None
+        self.log.info(f"final result: {result}" + (f" (written to {path})" if path else ""))
         return result

@@ -15,7 +15,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from enas_tf2.config import ChildOptimConfig
+from enas_tf2.configs.base import OptimizerConfig
 from enas_tf2.errors import EnasError
 
 
@@ -70,7 +70,7 @@ class EpochCosineRestarts(keras.optimizers.schedules.LearningRateSchedule):
                 "T_mul": self.T_mul, "steps_per_epoch": self.steps_per_epoch}
 
 
-def make_child_lr_schedule(cfg: ChildOptimConfig, steps_per_epoch: int):
+def make_child_lr_schedule(cfg: OptimizerConfig, steps_per_epoch: int):
     """The child's schedule from its config: `EpochCosineRestarts` if ``cfg.lr_cosine``, else staircase.
 
     Staircase: ``cfg.lr · cfg.lr_dec_rate^floor(step / (cfg.lr_dec_every · steps_per_epoch))``.

@@ -10,54 +10,18 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import sys
 import time
 from typing import Optional
 
 import tensorflow as tf
 
+from enas_tf2.json_file import jsonable as _jsonable, read_jsonl, write_json  # noqa: F401  (re-exported)
+
 
 # Our progress lines go through this logger; the CLIs give it a handler (`cli/entry.py`). It is kept
 # apart from absl's logger so that TensorFlow's own INFO chatter can stay silenced.
 LOGGER = logging.getLogger("enas_tf2")
-
-
-def _jsonable(value):
-    if hasattr(value, "numpy"):
-        value = value.numpy()
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    return value
-
-
-_FLAT_LIST = re.compile(r"\[\s+([-\d.e,\s]+?)\s+\]")
-
-
-def write_json(path: str, obj: dict) -> None:
-    """Writes `obj` as indented JSON atomically (a kill never leaves half a file); lists of
-    numbers stay on one line so an architecture reads as rows of tokens."""
-    text = json.dumps(obj, indent=2, default=_jsonable)
-    text = _FLAT_LIST.sub(lambda m: "[" + ", ".join(x.strip() for x in m.group(1).split(",")) + "]",
-                          text)
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(text + "\n")
-    os.replace(tmp, path)
-
-
-def read_jsonl(path: str) -> list:
-    """Reads a JSON-lines file; a torn last line (killed mid-write) is ignored."""
-    if not os.path.exists(path):
-        return []
-    rows = []
-    with open(path) as f:
-        for line in f:
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError:
-                break
-    return rows
 
 
 def format_duration(seconds: float) -> str:

@@ -1,24 +1,27 @@
-"""The compiled inner steps of an ENAS search: one `tf.function` per kind of step (orbit's shape).
+"""The compiled inner steps of an ENAS search, generic over (task, space).
 
 Distribution design (any `tf.distribute` strategy, one trace each):
 - The architecture is sampled ONCE per step in cross-replica context from a stateless seed, so every
   replica and every worker uses the same architecture (workers hold identical controller weights and
   derive the same seed from the shared step counter).
-- Child gradients are all-reduced, clipped by their true global norm, then applied (the original's
-  clipping was a no-op, pitfall P2; ours clips).
-- The reward is the accuracy over the whole global reward batch (counts summed over replicas), so it
-  is the replica average. The REINFORCE bookkeeping (baseline, gradient accumulation) runs in
-  cross-replica context; only the Adam update runs per replica, as Keras optimizers require.
+- Child gradients are all-reduced, clipped by their true global norm, scaled by the task's
+  per-batch factor, then applied (`gradients.apply_clipped`).
+- Statistics (e.g. correct/count) are summed over replicas and turned into the reward or metric
+  by the task, so the reward of a global batch is the same whatever the number of replicas. The
+  REINFORCE bookkeeping (baseline, gradient accumulation) runs in cross-replica context; only the
+  Adam update runs per replica, as Keras optimizers require.
+- Child training runs `num_steps` steps inside ONE `tf.function` call (orbit's inner loop); the
+  per-step scalars go to `StepMetrics` on the device and are read at log intervals.
 """
 
 from __future__ import annotations
 
 import tensorflow as tf
 
-from enas_tf2.config import ChildOptimConfig, ControllerConfig
+from enas_tf2.configs.base import ControllerConfig, OptimizerConfig
 from enas_tf2.controller import reinforce
 from enas_tf2.training.gradients import apply_clipped
-from enas_tf2.training.metrics import count_correct
+from enas_tf2.training.step_metrics import StepMetrics
 
 
 def seed_for(stream: int, run_seed: int, counter) -> tf.Tensor:
@@ -30,102 +33,112 @@ def seed_for(stream: int, run_seed: int, counter) -> tf.Tensor:
 CHILD_STREAM, CONTROLLER_STREAM, EVAL_STREAM, DERIVE_STREAM = 0, 1, 2, 3
 
 
-class SearchSteps:
-    """Child training, controller sampling/update, evaluation and scoring steps."""
+def sum_over_replicas(strategy, per_replica: dict) -> dict:
+    """Sums a dict of per-replica scalars over the replicas."""
+    return {k: strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None)
+            for k, v in per_replica.items()}
 
-    def __init__(self, strategy, child, controller, child_optimizer, controller_optimizer,
-                 accumulator, baseline, controller_cfg: ControllerConfig,
-                 optim_cfg: ChildOptimConfig, global_batch: int):
+
+class SearchSteps:
+    """Child training loop, controller sample/apply, evaluation and scoring steps.
+
+    Args:
+      strategy: the run's strategy.
+      task: the `Task` (loss, statistics, reward, gradient scale).
+      child, controller: the weight-shared child and the policy.
+      child_optimizer, controller_optimizer, accumulator, baseline: REINFORCE and child state.
+      step: the int64 global child-step counter (seeds the architecture of each step).
+      controller_cfg, optim_cfg: settings; run_seed: the run's seed.
+    """
+
+    def __init__(self, strategy, task, child, controller, child_optimizer, controller_optimizer,
+                 accumulator, baseline, step, controller_cfg: ControllerConfig,
+                 optim_cfg: OptimizerConfig, run_seed: int):
         self.strategy = strategy
+        self.task = task
         self.child = child
         self.controller = controller
         self.child_optimizer = child_optimizer
         self.controller_optimizer = controller_optimizer
         self.accumulator = accumulator
         self.baseline = baseline
+        self.step = step
         self.ccfg = controller_cfg
         self.ocfg = optim_cfg
-        self.global_batch = global_batch
-        self.child_train = tf.function(self._child_train)
+        self.run_seed = int(run_seed)
+        with strategy.scope():
+            self.metrics = StepMetrics()
+        self.train_loop = tf.function(self._train_loop)
         self.controller_sample = tf.function(self._controller_sample)
         self.controller_apply = tf.function(self._controller_apply)
         self.evaluate = tf.function(self._evaluate)
         self.sample = tf.function(self._sample)
         self.score = tf.function(self._score)
 
+    def _forward(self, arch):
+        return lambda *args, **kwargs: self.child(*args, arch=arch, **kwargs)
+
     # ---- child -------------------------------------------------------------------------------
-    def _replica_train(self, images, labels, arch):
-        replicas = self.strategy.num_replicas_in_sync
+    def _replica_train(self, batch, arch):
         variables = self.child.trainable_variables
         with tf.GradientTape() as tape:
-            logits = self.child(images, arch, training=True)
-            ce = tf.nn.sparse_softmax_cross_entropy_with_logits(
-                labels=tf.cast(labels, tf.int32), logits=tf.cast(logits, tf.float32))
-            loss = tf.nn.compute_average_loss(ce, global_batch_size=self.global_batch)
-            # L2 over all trainable weights as the original (BN scales/offsets included, no 1/2).
-            reg = self.ocfg.l2_reg * self.child.l2_loss() / replicas
-            total = loss + reg
+            loss, stats = self.task.train_loss(self._forward(arch), batch, variables)
         # Untaken branches give zero gradients; apply_clipped also turns any None into zeros.
-        norm = apply_clipped(self.child_optimizer, tape.gradient(total, variables), variables,
-                             self.ocfg.grad_bound)
-        correct = count_correct(logits, labels)
-        return total, correct, norm
+        norm = apply_clipped(self.child_optimizer, tape.gradient(loss, variables), variables,
+                             self.ocfg.grad_bound, self.task.gradient_scale(batch))
+        return loss, stats, norm
 
-    def _child_train(self, iterator, seed):
-        arch = self.controller(seed=seed).arch
-        images, labels = next(iterator)
-        loss, correct, norm = self.strategy.run(self._replica_train, args=(images, labels, arch))
-        sum_ = tf.distribute.ReduceOp.SUM
-        return {
-            "loss": self.strategy.reduce(sum_, loss, axis=None),
-            "acc": self.strategy.reduce(sum_, correct, axis=None) / self.global_batch,
-            "grad_norm": self.strategy.reduce(tf.distribute.ReduceOp.MEAN, norm, axis=None),
-            "arch": arch,
-        }
+    def _train_loop(self, iterator, num_steps):
+        """Runs `num_steps` child steps, a freshly sampled architecture for each."""
+        for _ in tf.range(num_steps):
+            arch = self.controller(seed=seed_for(CHILD_STREAM, self.run_seed, self.step)).arch
+            batch = next(iterator)
+            loss, stats, norm = self.strategy.run(self._replica_train, args=(batch, arch))
+            sum_ = tf.distribute.ReduceOp.SUM
+            norm = self.strategy.reduce(tf.distribute.ReduceOp.MEAN, norm, axis=None)
+            bound = self.ocfg.grad_bound
+            self.metrics.add(
+                loss=self.strategy.reduce(sum_, loss, axis=None),
+                metric=self.task.train_metric(sum_over_replicas(self.strategy, stats)),
+                grad_norm=norm,
+                clipped=tf.cast(norm > bound, tf.float32) if bound > 0 else 0.0, steps=1.0)
+            self.step.assign_add(1)
 
     # ---- evaluation --------------------------------------------------------------------------
-    def _replica_counts(self, images, labels, arch):
-        logits = self.child(images, arch, training=False)
-        return count_correct(logits, labels), tf.cast(tf.size(labels), tf.float32)
-
-    def _counts(self, images, labels, arch):
-        correct, count = self.strategy.run(self._replica_counts, args=(images, labels, arch))
-        sum_ = tf.distribute.ReduceOp.SUM
-        return (self.strategy.reduce(sum_, correct, axis=None),
-                self.strategy.reduce(sum_, count, axis=None))
+    def _stats(self, batch, arch):
+        per_replica = self.strategy.run(
+            lambda b: self.task.eval_stats(self._forward(arch), b), args=(batch,))
+        return sum_over_replicas(self.strategy, per_replica)
 
     def _evaluate(self, batch, seed):
-        """Correct and total counts of one eval batch under a freshly sampled architecture."""
-        arch = self.controller(seed=seed).arch
-        return self._counts(batch[0], batch[1], arch)
+        """Summed statistics of one eval batch under a freshly sampled architecture."""
+        return self._stats(batch, self.controller(seed=seed).arch)
 
     def _score(self, batch, arch):
-        """Accuracy of a given architecture on one (distributed) batch."""
-        correct, count = self._counts(batch[0], batch[1], arch)
-        return correct / tf.maximum(count, 1.0)
+        """Summed statistics of a given architecture on one (distributed) batch."""
+        return self._stats(batch, arch)
 
     def _sample(self, seed):
         return self.controller(seed=seed)
 
     # ---- controller --------------------------------------------------------------------------
     def _controller_sample(self, iterator, seed):
-        images, labels = next(iterator)
+        batch = next(iterator)
         with tf.GradientTape() as tape:
             out = self.controller(seed=seed)
             with tape.stop_recording():
-                correct, count = self._counts(images, labels, out.arch)
-                accuracy = correct / tf.maximum(count, 1.0)
-            reward = reinforce.reward(accuracy, tf.stop_gradient(out.entropy),
+                value = self.task.reward(self._stats(batch, out.arch))
+            reward = reinforce.reward(value, tf.stop_gradient(out.entropy),
                                       self.ccfg.entropy_weight)
             baseline = reinforce.update_baseline(self.baseline, reward, self.ccfg.bl_dec)
-            loss = reinforce.reinforce_loss(out.log_prob, reward, baseline)
-            loss += self.ccfg.skip_weight * out.aux_loss
+            # aux_loss comes weighted by the space (the macro skip penalty, ENAS_SPEC §2.2).
+            loss = reinforce.reinforce_loss(out.log_prob, reward, baseline) + out.aux_loss
         self.baseline.assign(baseline)
         variables = self.controller.trainable_variables
         grads = tape.gradient(loss, variables)
         grads = [tf.zeros_like(v) if g is None else g for g, v in zip(grads, variables)]
         self.accumulator.add(grads)
-        return {"arch": out.arch, "accuracy": accuracy, "reward": reward, "baseline": baseline,
+        return {"arch": out.arch, "score": value, "reward": reward, "baseline": baseline,
                 "entropy": out.entropy, "log_prob": out.log_prob, "loss": loss}
 
     def _replica_apply(self, grads):

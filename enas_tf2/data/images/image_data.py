@@ -1,4 +1,4 @@
-"""What `build_data` hands to the training loops: the datasets plus the facts about them."""
+"""`ImageData`: what `build_data` returns: the image datasets plus the facts about them."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import tensorflow as tf
 
 
 @dataclasses.dataclass
-class DataBundle:
+class ImageData:
     """The input datasets of one run; every element is ``(images, labels)``.
 
     ``images`` are float32 ``[B, H, W, 3]`` standardised with ``mean``/``std``; ``labels`` int32

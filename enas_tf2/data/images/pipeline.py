@@ -1,4 +1,4 @@
-"""The streaming ``tf.data`` input pipeline: `build_data(DataConfig) -> DataBundle`.
+"""The streaming ``tf.data`` input pipeline: `build_data(DataConfig) -> ImageData`.
 
 Two sources feed the same tail: training images are resized and `augment_for_train`-ed, eval
 images go through `preprocess_for_eval`, each in a parallel map, then batch and prefetch.
@@ -19,17 +19,17 @@ from typing import Dict, Optional, Tuple
 import numpy as np
 import tensorflow as tf
 
-from enas_tf2.config import DataConfig, parse_image_size
+from enas_tf2.configs.base import DataConfig
 from enas_tf2.data.images.augment import augment_for_train
 from enas_tf2.data.images.cifar10 import load_cifar10
-from enas_tf2.data.bundle import DataBundle
+from enas_tf2.data.images.image_data import ImageData
 from enas_tf2.data.images.image_decode import decode_record
 from enas_tf2.data.images.preprocess import preprocess_for_eval, resize_images
 from enas_tf2.data.images.record_source import (RecordSource, check_shards, explain_read_error,
                                          open_record_source)
 from enas_tf2.errors import EnasError
 
-__all__ = ["DataBundle", "build_data", "preprocess_for_eval", "check_shards", "explain_read_error"]
+__all__ = ["ImageData", "build_data", "preprocess_for_eval", "check_shards", "explain_read_error"]
 
 AUTOTUNE = tf.data.AUTOTUNE
 # Cap on the encoded bytes held by a training shuffle buffer: large enough to mix many shards
@@ -40,8 +40,8 @@ NORMALIZATION_SAMPLE = 1000
 CIFAR_SIZE = (32, 32)
 
 
-def build_data(cfg: DataConfig) -> DataBundle:
-    """Builds the train/valid/test/reward datasets of ``cfg`` (see `DataBundle`).
+def build_data(cfg: DataConfig) -> ImageData:
+    """Builds the train/valid/test/reward datasets of ``cfg`` (see `ImageData`).
 
     ``cfg.dataset == "cifar10"``: ``data_path`` is a CIFAR-10 folder or its parent (see
     `load_cifar10`); the last ``valid_size`` training images are the validation split (0: none);
@@ -58,7 +58,7 @@ def build_data(cfg: DataConfig) -> DataBundle:
                         f"eval_batch_size={cfg.eval_batch_size})")
     if cfg.cutout_size < 0:
         raise EnasError(f"--child_cutout_size={cfg.cutout_size} must be 0 (off) or positive")
-    image_size = parse_image_size(cfg.image_size)
+    image_size = cfg.image_size
     if cfg.dataset == "cifar10":
         return _build_cifar10(cfg, image_size)
     if cfg.dataset == "tfrecord":
@@ -114,7 +114,7 @@ def _channel_stats(images: np.ndarray) -> Tuple[Tuple[float, ...], Tuple[float, 
     return tuple(float(m) for m in mean), tuple(float(s) for s in std)
 
 
-def _build_cifar10(cfg: DataConfig, image_size) -> DataBundle:
+def _build_cifar10(cfg: DataConfig, image_size) -> ImageData:
     arrays = load_cifar10(cfg.data_path)
     num_train_all = len(arrays.train_labels)
     if not 0 <= cfg.valid_size < num_train_all:
@@ -155,7 +155,7 @@ def _build_cifar10(cfg: DataConfig, image_size) -> DataBundle:
     test = eval_batches(*constants(arrays.test_images, arrays.test_labels), cfg.eval_batch_size,
                         False)
     counts = {"train": split, "valid": cfg.valid_size, "test": len(arrays.test_labels)}
-    return DataBundle(train, valid, test, reward, len(arrays.class_names), arrays.class_names,
+    return ImageData(train, valid, test, reward, len(arrays.class_names), arrays.class_names,
                       (image_size[0], image_size[1], 3), counts, mean, std)
 
 
@@ -211,7 +211,7 @@ def _estimate_normalization(source: RecordSource, image_size) -> Tuple[tuple, tu
     return tuple(float(m) for m in mean), tuple(float(s) for s in std)
 
 
-def _build_tfrecord(cfg: DataConfig, image_size) -> DataBundle:
+def _build_tfrecord(cfg: DataConfig, image_size) -> ImageData:
     source = open_record_source(cfg.data_path)
     image_size = _tfrecord_image_size(source, image_size)
     if source.mean is not None:
@@ -243,6 +243,6 @@ def _build_tfrecord(cfg: DataConfig, image_size) -> DataBundle:
     if source.shards.get("valid"):
         datasets["reward"] = eval_batches("valid", cfg.batch_size, True, cfg.seed + 1)
     counts = {split: source.counts.get(split, 0) for split in ("train", "valid", "test")}
-    return DataBundle(train, datasets["valid"], datasets["test"], datasets["reward"],
+    return ImageData(train, datasets["valid"], datasets["test"], datasets["reward"],
                       len(source.class_names), source.class_names,
                       (image_size[0], image_size[1], 3), counts, tuple(mean), tuple(std))

@@ -11,7 +11,6 @@ from typing import Optional, Sequence, Tuple
 
 import tensorflow as tf
 
-from enas_tf2.config import parse_image_size
 from enas_tf2.data.images.augment import standardize
 
 
@@ -26,17 +25,16 @@ def resize_images(images: tf.Tensor, image_size: Optional[Tuple[int, int]],
     return tf.image.resize(images, image_size, method="bilinear")
 
 
-def preprocess_for_eval(images, image_size, mean: Sequence[float],
+def preprocess_for_eval(images, image_size: Optional[Tuple[int, int]], mean: Sequence[float],
                         std: Sequence[float]) -> tf.Tensor:
     """Eval preprocessing of ``[H, W, 3]`` or ``[B, H, W, 3]`` images: bilinear resize to
     ``image_size`` then ``(x / 255 - mean) / std`` per channel.
 
     Args:
       images: uint8, or float in pixel units 0..255 (NOT 0..1).
-      image_size: ``(H, W)``, an int, ``"HxW"``, or ``None`` to keep the input size.
-      mean, std: per-channel statistics in [0, 1] units (`DataBundle.mean` / ``.std``).
+      image_size: ``(H, W)``, or ``None`` to keep the input size.
+      mean, std: per-channel statistics in [0, 1] units (`ImageData.mean` / ``.std``).
     Returns float32 images of the requested size.
     """
     images = tf.convert_to_tensor(images)
-    size = image_size if isinstance(image_size, tuple) else parse_image_size(image_size)
-    return standardize(resize_images(images, size), mean, std)
+    return standardize(resize_images(images, image_size), mean, std)

@@ -273,3 +273,7 @@ class MicroArch:
                 counts[ops.OP_NAMES[node.op_1]] += 1
                 counts[ops.OP_NAMES[node.op_2]] += 1
         return counts
+
+    def histogram(self) -> Dict[str, int]:
+        """Op counts over both cells (the `Arch` protocol's histogram)."""
+        return self.op_counts()

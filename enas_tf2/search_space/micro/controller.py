@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from enas_tf2.config import ControllerConfig
+from enas_tf2.configs.base import ControllerConfig
 from enas_tf2.controller.decisions import shape_logits
 from enas_tf2.controller.policy_controller import PolicyController
 from enas_tf2.controller.policy_output import PolicyOutput
@@ -42,11 +42,13 @@ class MicroController(PolicyController):
     Args:
       num_cells: searched nodes per cell (``child_num_cells``).
       config: the controller settings.
+      op_tanh_reduce: op logits use ``tanh_constant / op_tanh_reduce`` (`MicroConfig`).
     """
 
     entropy_mode = "full"
 
-    def __init__(self, num_cells: int, config: ControllerConfig = ControllerConfig(), **kwargs):
+    def __init__(self, num_cells: int, config: ControllerConfig = ControllerConfig(),
+                 op_tanh_reduce: float = 1.0, **kwargs):
         kwargs.setdefault("name", "micro_controller")
         super().__init__(config, **kwargs)
         if isinstance(num_cells, bool) or not isinstance(num_cells, (int, np.integer)) \
@@ -56,7 +58,8 @@ class MicroController(PolicyController):
         cfg = config
         self.temperature = cfg.temperature
         self.index_tanh = cfg.tanh_constant
-        self.op_tanh = None if cfg.tanh_constant is None else cfg.tanh_constant / cfg.op_tanh_reduce
+        self.op_tanh_reduce = float(op_tanh_reduce)
+        self.op_tanh = None if cfg.tanh_constant is None else cfg.tanh_constant / op_tanh_reduce
 
     @property
     def arch_shape(self):
@@ -133,4 +136,5 @@ class MicroController(PolicyController):
         """Keras config: the base fields plus `num_cells`."""
         config = super().get_config()
         config["num_cells"] = self.num_cells
+        config["op_tanh_reduce"] = self.op_tanh_reduce
         return config

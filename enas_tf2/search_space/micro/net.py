@@ -37,7 +37,7 @@ class MicroNet(keras.Model):
     """Fixed micro network for final training, evaluation and export.
 
     Args:
-      arch: the architecture, a `MicroArch` or its token string.
+      arch: the architecture.
       num_layers: N; the network has N + 2 cells.
       num_cells: nodes per cell (must match `arch`).
       out_filters: F of the first stage (doubled at each reduction cell).
@@ -51,22 +51,23 @@ class MicroNet(keras.Model):
     Call contract::
 
         logits = net(images, training=False)                             # [B, num_classes]
-        logits = net(images, training=True, step=global_step)            # no aux head
-        logits, aux_logits = net(images, training=True, step=global_step)  # with use_aux_heads
+        logits = net(images, training=True)                              # no aux head
+        logits, aux_logits = net(images, training=True)                  # with use_aux_heads
 
     ``images`` are standardised NHWC float images. With ``use_aux_heads`` a training call returns
     the tuple ``(logits, aux_logits)`` (the auxiliary head only runs in training, as in ENAS); every
-    other call returns the logits tensor. ``step`` is the 0-based global step that drives the
-    drop-path schedule (e.g. ``optimizer.iterations`` before the update); when it is omitted in a
-    training call with drop path on, the compiled optimizer's ``iterations`` is used if the model
-    was compiled, else EnasError.
+    other call returns the logits tensor. The drop-path schedule runs on the net's own count of
+    training calls (the variable ``drop_path_step``, saved with the weights so a resumed run
+    continues the schedule); ``step=`` overrides it (0-based global step).
     """
 
     def __init__(self, arch, num_layers: int, num_cells: int, out_filters: int,
                  num_classes: int, keep_prob: float = 1.0, drop_path_keep_prob: float = 1.0,
                  use_aux_heads: bool = False, total_steps: int = 1, **kwargs):
         super().__init__(**kwargs)
-        self.arch = arch if isinstance(arch, MicroArch) else MicroArch.from_tokens(arch)
+        if not isinstance(arch, MicroArch):
+            raise EnasError(f"MicroNet takes a MicroArch, got {type(arch).__name__}")
+        self.arch = arch
         if self.arch.num_cells != num_cells:
             raise EnasError(f"the architecture has {self.arch.num_cells} nodes per cell but "
                             f"num_cells={num_cells}")
@@ -118,10 +119,19 @@ class MicroNet(keras.Model):
             if self.aux_head is not None and index == self.aux_head_index:
                 self.aux_head.build(prev[1])
         self.head.build(prev[1])
+        # The drop-path schedule needs the training step; the net counts its own training calls
+        # so that no training loop has to know about drop path. Under a strategy every replica
+        # counts the same calls, so the first replica's count is kept.
+        self.drop_path_step = self.add_weight(
+            name="drop_path_step", shape=(), dtype="int64", initializer="zeros",
+            trainable=False, aggregation="only_first_replica")
 
     def call(self, images, training=None, step=None):
-        if training and step is None and self.drop_path_keep_prob < 1.0:
-            step = self._optimizer_step()
+        """Logits (and aux logits in training with an aux head); `step` overrides the net's
+        own count of training calls for the drop-path schedule (0-based)."""
+        if training and step is None:
+            step = self.drop_path_step.value
+            self.drop_path_step.assign_add(1)
         x = self.stem(images, training=training)
         prev, aux_logits = [x, x], None
         for index, cell in enumerate(self.cells):
@@ -131,13 +141,6 @@ class MicroNet(keras.Model):
                 aux_logits = self.aux_head(x, training=training)
         logits = self.head(x, training=training)
         return (logits, aux_logits) if aux_logits is not None else logits
-
-    def _optimizer_step(self):
-        optimizer = getattr(self, "optimizer", None)
-        if optimizer is None:
-            raise EnasError("MicroNet with drop path needs step=... when training (the 0-based "
-                            "global step), or a compiled optimizer to read it from")
-        return optimizer.iterations
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.num_classes)
@@ -155,4 +158,6 @@ class MicroNet(keras.Model):
     @classmethod
     def from_config(cls, config):
         """Inverse of `get_config` (the token string becomes a `MicroArch` again)."""
+        config = dict(config)
+        config["arch"] = MicroArch.from_tokens(config["arch"])
         return cls(**config)

@@ -1,0 +1,1 @@
+"""Configuration: shared dataclasses (`base.py`), the nested `ExperimentConfig` and named presets."""

@@ -1,0 +1,107 @@
+"""Named experiment presets: the authors' script values as Python, each with a CPU-sized smoke
+variant (big_vision / flax style: configs are code, the CLI overrides their fields).
+
+``get_preset("cifar10_micro_search")`` returns the `ExperimentConfig` of the original
+`cifar10_micro_search.sh`; ``get_preset("cifar10_micro_search.smoke")`` the same experiment sized to
+finish in a minute or two on a 2-core CPU (tiny child, capped steps). The `scripts/*.sh` files only
+pick a preset and pass the data path.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable, Dict
+
+from enas_tf2.configs.base import (ControllerConfig, DataConfig, ExperimentConfig,
+                                   OptimizerConfig, RunConfig)
+from enas_tf2.errors import EnasError
+
+_PRESETS: Dict[str, Callable[[], ExperimentConfig]] = {}
+_SMOKE: Dict[str, Callable[[ExperimentConfig], ExperimentConfig]] = {}
+
+SMOKE_SUFFIX = ".smoke"
+
+
+def register_preset(name: str, smoke: Callable[[ExperimentConfig], ExperimentConfig]):
+    """Decorator: registers a zero-argument preset function and its smoke transformation."""
+
+    def decorate(fn: Callable[[], ExperimentConfig]):
+        _PRESETS[name] = fn
+        _SMOKE[name] = smoke
+        return fn
+    return decorate
+
+
+def preset_names() -> list:
+    """Every preset name, smoke variants included."""
+    return sorted(list(_PRESETS) + [n + SMOKE_SUFFIX for n in _PRESETS])
+
+
+def get_preset(name: str) -> ExperimentConfig:
+    """The `ExperimentConfig` of preset `name` (``NAME`` or ``NAME.smoke``)."""
+    smoke = name.endswith(SMOKE_SUFFIX)
+    base = name[:-len(SMOKE_SUFFIX)] if smoke else name
+    if base not in _PRESETS:
+        raise EnasError(f"unknown --config={name!r}; choose one of {', '.join(preset_names())}")
+    cfg = _PRESETS[base]()
+    return _SMOKE[base](cfg) if smoke else cfg
+
+
+def _replace(cfg: ExperimentConfig, **sections) -> ExperimentConfig:
+    """Replaces fields inside nested sections: ``_replace(cfg, run={"num_epochs": 2})``."""
+    changes = {name: dataclasses.replace(getattr(cfg, name), **fields)
+               for name, fields in sections.items()}
+    return cfg.replace(**changes)
+
+
+def smoke_cnn(cfg: ExperimentConfig) -> ExperimentConfig:
+    """A CNN experiment shrunk to a couple of CPU minutes: two layers of 8 filters, batch 32,
+    2 epochs of 20 steps, 5 controller updates of 2 samples, capped evaluation."""
+    return _replace(
+        cfg, space_config={"num_layers": 2, "out_filters": 8},
+        data={"batch_size": 32, "eval_batch_size": 100, "valid_size": min(cfg.data.valid_size,
+                                                                           1000)},
+        controller={"train_steps": 5, "num_aggregate": 2},
+        run={"num_epochs": 2, "max_steps_per_epoch": 20, "max_eval_batches": 2,
+             "log_every": 10, "derive_num_samples": 10, "output_dir": cfg.run.output_dir +
+             "_smoke"})
+
+
+# ---- micro (cifar10_micro_search.sh / cifar10_micro_final.sh, ENAS_SPEC §4.5) -----------------
+
+def _micro_config(**fields):
+    from enas_tf2.search_space.micro.config import MicroConfig
+    return MicroConfig(**fields)
+
+
+@register_preset("cifar10_micro_search", smoke_cnn)
+def cifar10_micro_search() -> ExperimentConfig:
+    """`cifar10_micro_search.sh`: 6 layers x 5 nodes, F=20, 150 epochs, batch 160."""
+    return ExperimentConfig(
+        space="micro", task="image_classification",
+        space_config=_micro_config(num_layers=6, num_cells=5, out_filters=20, keep_prob=0.9,
+                                   drop_path_keep_prob=0.6, op_tanh_reduce=2.5),
+        data=DataConfig(dataset="cifar10", data_path="data/cifar10", valid_size=5000,
+                        batch_size=160),
+        controller=ControllerConfig(tanh_constant=1.10, entropy_weight=1e-4, lr=0.0035,
+                                    num_aggregate=10, train_steps=30, train_every=1),
+        optim=OptimizerConfig(lr_cosine=True, lr_max=0.05, lr_min=0.0005, lr_T_0=10,
+                              lr_T_mul=2, l2_reg=1e-4),
+        run=RunConfig(output_dir="runs/cifar10_micro_search", num_epochs=150, log_every=50))
+
+
+@register_preset("cifar10_micro_final", smoke_cnn)
+def cifar10_micro_final() -> ExperimentConfig:
+    """`cifar10_micro_final.sh`: 15 layers, F=36, aux head, 630 epochs, batch 144 (we keep a
+    5,000-image validation split for model selection, pitfall P9; ``--valid_size=0`` as the
+    original)."""
+    return ExperimentConfig(
+        space="micro", task="image_classification",
+        space_config=_micro_config(num_layers=15, num_cells=5, out_filters=36, keep_prob=0.8,
+                                   drop_path_keep_prob=0.6, use_aux_heads=True),
+        data=DataConfig(dataset="cifar10", data_path="data/cifar10", valid_size=5000,
+                        batch_size=144),
+        controller=ControllerConfig(training=False),
+        optim=OptimizerConfig(lr_cosine=True, lr_max=0.05, lr_min=0.0001, lr_T_0=10,
+                              lr_T_mul=2, l2_reg=2e-4),
+        run=RunConfig(output_dir="runs/cifar10_micro_final", num_epochs=630, log_every=50))

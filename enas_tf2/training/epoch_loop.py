@@ -1,0 +1,47 @@
+"""The outer epoch loop shared by search and final training (orbit's Controller shape).
+
+Resume point, one record per epoch (console line, TensorBoard, `progress.jsonl`), one checkpoint
+per epoch and a flush; the phases of an epoch are the caller's `run_epoch`.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Callable, Dict
+
+from enas_tf2.training.checkpointing import RunCheckpoint
+from enas_tf2.training.run_log import RunLog
+
+
+def format_record(record: Dict) -> str:
+    """``key value`` pairs of an epoch record, floats to 4 decimals (nested values such as the
+    op histogram go to `progress.jsonl` only)."""
+    return ", ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}"
+                     for k, v in record.items() if k != "epoch" and not isinstance(v, dict))
+
+
+def run_epochs(run_epoch: Callable[[int], Dict], *, epoch_var, num_epochs: int,
+               checkpoint: RunCheckpoint, log: RunLog, extra: Callable[[], Dict],
+               eval_keys=()) -> int:
+    """Runs epochs from ``epoch_var`` up to `num_epochs`; returns the epoch reached.
+
+    `run_epoch(epoch)` returns the epoch's record; `extra()` adds counters read after it (step,
+    baseline). The record's ``epoch`` is the 0-based index of the epoch just run; the log line
+    says "epoch N done" with N = index + 1, as the per-step lines count epochs from 1.
+    """
+    epoch = int(epoch_var.numpy())
+    while epoch < num_epochs:
+        start = time.time()
+        record = {"epoch": epoch}
+        record.update(run_epoch(epoch))
+        epoch += 1
+        epoch_var.assign(epoch)
+        record.update(extra())
+        record["seconds"] = round(time.time() - start, 2)
+        log.info(f"epoch {epoch}/{num_epochs} done: {format_record(record)}")
+        log.scalars(int(record.get("step", epoch)), {k: record.get(k) for k in eval_keys},
+                    "eval/")
+        log.epoch(record)
+        checkpoint.save(epoch)
+        log.flush()
+    return epoch
