@@ -39,12 +39,12 @@ def write_search_outputs(run_dir: str, space_name: Optional[str] = None,
     Returns:
       The fired `HealthWarning`s (``.code``, ``.message``).
     """
+    from enas_tf2.json_file import write_json
     from enas_tf2.render import graph_for, render_graph_files
     from enas_tf2.render.svg import to_svg
     from enas_tf2.report.html import report_html
     from enas_tf2.report.run_folder import RunFolder
     from enas_tf2.report.summary import SearchSummary
-    from enas_tf2.training.run_log import write_json
 
     folder = RunFolder(run_dir, space_name)
     if folder.is_empty():
