@@ -1,13 +1,40 @@
 """enas_tf2: ENAS (Pham et al., ICML 2018) on Keras 3 and TensorFlow 2.
 
+    import enas_tf2
+    cfg = enas_tf2.get_preset("cifar10_micro_search.smoke")
+    found = enas_tf2.search(cfg)                     # SearchResult: arch, reward, output_dir
+    final = enas_tf2.train_final(enas_tf2.get_preset("cifar10_micro_final.smoke"), found.arch)
+    enas_tf2.export(final.output_dir, "exports/model")
+
 Package map (read top-down):
-  data/          readers (CIFAR-10, PTB, image folders), TFRecord conversion, tf.data pipelines
-  search_space/  the ONLY place that knows what architecture integers mean (micro, later macro/rnn)
+  api.py         the Python API every CLI and notebook calls
+  configs/       ExperimentConfig and named presets (the authors' script values + smoke variants)
+  tasks/         the modality seam: image classification (language model next)
+  search_space/  the ONLY place that knows what architecture integers mean (micro, macro, rnn)
   controller/    space-independent LSTM policy machinery and REINFORCE maths
   layers/        Keras layers shared by weight-shared children and fixed final models
-  training/      strategy, checkpointing, progress logging, search and final-training loops
+  training/      generic loops: run context, search and final training, checkpoints, logs
+  data/          image and text input, and the offline TFRecord converter
   export/        SavedModel export and prediction
-  cli/           absl flag definitions (one place) and thin `main`s for the console scripts
+  cli/           absl flags (one place) and thin `main`s for the console scripts
 """
 
-__version__ = "0.1.0"
+from enas_tf2 import keras_objects as _keras_objects
+
+__version__ = "0.2.0"
+
+# The API is imported on first use: `import enas_tf2` stays light (no TensorFlow) for the CLIs.
+_API = {"search": "api", "train_final": "api", "export": "api", "load_arch": "api",
+        "parse_arch": "api", "SearchResult": "api", "FinalResult": "api",
+        "get_preset": "configs.presets", "preset_names": "configs.presets",
+        "ExperimentConfig": "configs.base", "EnasError": "errors"}
+__all__ = sorted(_API) + ["__version__"]
+
+_keras_objects.install()
+
+
+def __getattr__(name):
+    if name in _API:
+        import importlib
+        return getattr(importlib.import_module(f"enas_tf2.{_API[name]}"), name)
+    raise AttributeError(f"module 'enas_tf2' has no attribute {name!r}")

@@ -1,4 +1,4 @@
-"""The micro controller (ENAS_SPEC §2.1, §2.3; §11 check 5) on the shared controller machinery."""
+"""The micro controller (docs/enas_reference.md §2.1, §2.3; §11 check 5) on the shared controller machinery."""
 
 import json
 import os
@@ -35,7 +35,7 @@ def controller():
     return _controller()
 
 
-# ---- a NumPy replay of ENAS_SPEC §2.3, step by step, from the layer's weights -----------------
+# ---- a NumPy replay of docs/enas_reference.md §2.3, step by step, from the layer's weights -----------------
 def _sigmoid(x):
     return 1.0 / (1.0 + np.exp(-x))
 

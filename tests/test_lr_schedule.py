@@ -1,4 +1,4 @@
-"""Child LR schedules: ENAS_SPEC §11 check 3 (SGDR restarts) and the staircase decay."""
+"""Child LR schedules: docs/enas_reference.md §11 check 3 (SGDR restarts) and the staircase decay."""
 
 import math
 

@@ -1,4 +1,4 @@
-"""The typed micro architecture: published arch (ENAS_SPEC §7), round trips, validation, sampling."""
+"""The typed micro architecture: published arch (docs/enas_reference.md §7), round trips, validation, sampling."""
 
 import json
 
@@ -9,11 +9,11 @@ from enas_tf2.errors import EnasError
 from enas_tf2.search_space.micro import ops
 from enas_tf2.search_space.micro.arch import MicroArch, MicroNode
 
-# ENAS_SPEC §7, `cifar10_micro_final.sh`, verbatim.
+# docs/enas_reference.md §7, `cifar10_micro_final.sh`, verbatim.
 PUBLISHED_NORMAL = "0 2 0 0  0 4 0 1  0 4 1 1  1 0 0 1  0 2 1 1"
 PUBLISHED_REDUCE = "1 0 1 0  0 3 0 2  1 1 3 1  1 0 0 4  0 3 1 1"
 PUBLISHED = PUBLISHED_NORMAL + "  " + PUBLISHED_REDUCE
-# ENAS_SPEC §7's decode, verbatim, and its abbreviations.
+# docs/enas_reference.md §7's decode, verbatim, and its abbreviations.
 SPEC_NORMAL_DECODE = ("n2 = avg(n0) + sep3(n0); n3 = id(n0) + sep5(n0); n4 = id(n0) + sep5(n1); "
                       "n5 = sep3(n1) + sep5(n0); n6 = avg(n0) + sep5(n1)")
 SPEC_REDUCE_DECODE = ("n2 = sep3(n1) + sep3(n1); n3 = max(n0) + avg(n0); n4 = sep5(n1) + sep5(n3); "

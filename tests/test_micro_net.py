@@ -21,7 +21,7 @@ LOOSE_INPUT = MicroArch.from_tokens("0 2 0 0 0 4 0 1 0 4 1 1 1 0 0 1 0 2 1 1 "
                                     "0 4 0 3 2 0 0 1 3 2 2 4 0 0 4 1 5 3 0 2")
 
 
-# ---- the per-op parameter formula (ENAS_SPEC §1.2, §1.4, §4.6), written independently ---------
+# ---- the per-op parameter formula (docs/enas_reference.md §1.2, §1.4, §4.6), written independently ---------
 def _bn(c):                      # gamma + beta (moving statistics are not trainable)
     return 2 * c
 
@@ -98,7 +98,7 @@ def test_published_arch_params_at_micro_final_settings(aux):
     assert _count(net.trainable_variables) == backbone + aux_head
     if aux:
         assert _count(net.aux_head.trainable_variables) == aux_head
-    # The formula reproduces ENAS_SPEC §4.6's derived figures (≈3.89 M, aux head ≈0.49 M).
+    # The formula reproduces docs/enas_reference.md §4.6's derived figures (≈3.89 M, aux head ≈0.49 M).
     assert round(backbone / 1e4) == 389
     if aux:
         assert round(aux_head / 1e4) == 49
@@ -140,7 +140,7 @@ def test_reduction_cells_really_stride_two():
 
 
 def test_drop_path_schedule_reaches_keep_prob_at_last_cell_and_step():
-    """ENAS_SPEC §11 check 4, plus hand-computed intermediate values of the §4.4 formula."""
+    """docs/enas_reference.md §11 check 4, plus hand-computed intermediate values of the §4.4 formula."""
     dp, layers, steps = 0.6, 15, 630 * 347
     net = MicroNet(PUBLISHED, num_layers=layers, num_cells=5, out_filters=4, num_classes=10,
                    drop_path_keep_prob=dp, total_steps=steps)

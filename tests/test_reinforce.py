@@ -1,4 +1,4 @@
-"""REINFORCE maths (ENAS_SPEC §2.5, pitfall P7) against hand-computed values."""
+"""REINFORCE maths (docs/enas_reference.md §2.5, pitfall P7) against hand-computed values."""
 
 import math
 

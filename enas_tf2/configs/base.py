@@ -57,7 +57,7 @@ class DataConfig:
 
 @dataclasses.dataclass(frozen=True)
 class ControllerConfig:
-    """LSTM policy and REINFORCE settings (ENAS_SPEC §2)."""
+    """LSTM policy and REINFORCE settings (docs/enas_reference.md §2)."""
     lstm_size: int = 64
     lstm_num_layers: int = 1
     init_range: float = 0.1
@@ -76,7 +76,7 @@ class ControllerConfig:
 
 @dataclasses.dataclass(frozen=True)
 class OptimizerConfig:
-    """Child optimiser and learning-rate schedule (ENAS_SPEC §4.1, §4.2)."""
+    """Child optimiser and learning-rate schedule (docs/enas_reference.md §4.1, §4.2)."""
     lr_cosine: bool = True
     lr: float = 0.1                   # staircase schedule only
     lr_dec_every: int = 100           # epochs, staircase only

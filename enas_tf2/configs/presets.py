@@ -67,7 +67,7 @@ def smoke_cnn(cfg: ExperimentConfig) -> ExperimentConfig:
              "_smoke"})
 
 
-# ---- micro (cifar10_micro_search.sh / cifar10_micro_final.sh, ENAS_SPEC §4.5) -----------------
+# ---- micro (cifar10_micro_search.sh / cifar10_micro_final.sh, docs/enas_reference.md §4.5) -----------------
 
 def _micro_config(**fields):
     from enas_tf2.search_space.micro.config import MicroConfig
@@ -105,3 +105,22 @@ def cifar10_micro_final() -> ExperimentConfig:
         optim=OptimizerConfig(lr_cosine=True, lr_max=0.05, lr_min=0.0001, lr_T_0=10,
                               lr_T_mul=2, l2_reg=2e-4),
         run=RunConfig(output_dir="runs/cifar10_micro_final", num_epochs=630, log_every=50))
+
+
+@register_preset("images_micro_search", smoke_cnn)
+def images_micro_search() -> ExperimentConfig:
+    """Micro search on YOUR converted photos (the fork's scenario): the CIFAR search recipe on a
+    `enas-convert` folder at 224 px, batch 32, 100 epochs."""
+    cfg = cifar10_micro_search()
+    return _replace(cfg, data={"dataset": "tfrecord", "data_path": "data/my_tfr",
+                               "image_size": (224, 224), "batch_size": 32, "eval_batch_size": 32},
+                    run={"output_dir": "runs/images_micro_search", "num_epochs": 100})
+
+
+@register_preset("images_micro_final", smoke_cnn)
+def images_micro_final() -> ExperimentConfig:
+    """Final training of a found micro architecture on YOUR converted photos at 224 px."""
+    cfg = cifar10_micro_final()
+    return _replace(cfg, data={"dataset": "tfrecord", "data_path": "data/my_tfr",
+                               "image_size": (224, 224), "batch_size": 32, "eval_batch_size": 32},
+                    run={"output_dir": "runs/images_micro_final", "num_epochs": 310})

@@ -1,4 +1,4 @@
-"""Space-independent controller machinery (ENAS_SPEC §2.1, §2.5).
+"""Space-independent controller machinery (docs/enas_reference.md §2.1, §2.5).
 
 - `lstm_cell.StackedLSTM`, `attention.AnchorAttention`: the policy's layers.
 - `decisions`: logit shaping, stateless sampling, log-prob and the two entropy variants.

@@ -1,4 +1,4 @@
-"""`AnchorAttention`: scores earlier anchors as ``v^T tanh(W1 a_j + W2 h)`` (ENAS_SPEC §2.1)."""
+"""`AnchorAttention`: scores earlier anchors as ``v^T tanh(W1 a_j + W2 h)`` (docs/enas_reference.md §2.1)."""
 
 from __future__ import annotations
 

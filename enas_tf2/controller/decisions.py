@@ -1,4 +1,4 @@
-"""Pure functions for one categorical decision of a controller (ENAS_SPEC §2.1-§2.4).
+"""Pure functions for one categorical decision of a controller (docs/enas_reference.md §2.1-§2.4).
 
 Every function takes logits of shape ``[..., num_choices]``; leading axes are independent
 decisions (e.g. the macro space's ``i`` skip bits, logits ``[i, 2]``) and results keep them.
@@ -52,6 +52,6 @@ def categorical_entropy(logits) -> tf.Tensor:
 
 def sampled_entropy(logits, choice) -> tf.Tensor:
     """``p(choice) * (-log p(choice))`` per decision: the macro/PTB "entropy" term, which only
-    looks at the sampled choice (ENAS_SPEC §2.2, pitfall P7)."""
+    looks at the sampled choice (docs/enas_reference.md §2.2, pitfall P7)."""
     log_p = decision_log_prob(logits, choice)
     return -tf.exp(log_p) * log_p

@@ -9,7 +9,7 @@ import tensorflow as tf
 
 class GradientAccumulator:
     """Running sum of gradients in non-trainable variables, so one Adam step can use the mean
-    over `num_aggregate` samples (the original's SyncReplicasOptimizer, ENAS_SPEC §2.5).
+    over `num_aggregate` samples (the original's SyncReplicasOptimizer, docs/enas_reference.md §2.5).
 
     Create it inside the strategy scope that owns the controller: the sums are then mirrored.
     `add` works in cross-replica context (every copy gets the same value) and in replica context

@@ -1,4 +1,4 @@
-"""`StackedLSTM`: the controller's bias-free LSTM, one step per call (ENAS_SPEC §2.1)."""
+"""`StackedLSTM`: the controller's bias-free LSTM, one step per call (docs/enas_reference.md §2.1)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`PolicyController`: the space-independent half of every ENAS controller (ENAS_SPEC §2.1).
+"""`PolicyController`: the space-independent half of every ENAS controller (docs/enas_reference.md §2.1).
 
 It owns what all controllers share: the bias-free LSTM, the anchor attention, the learned start
 input ``g_emb``, the float32 policy, the ``seed=`` (sample) / ``arch=`` (score) calling

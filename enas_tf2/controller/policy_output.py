@@ -15,9 +15,9 @@ class PolicyOutput(NamedTuple):
       arch: int32 tensor in the search space's layout (micro: ``[2, num_cells, 4]``).
       log_prob: float32 scalar, sum over all decisions of ``log p(choice)`` (differentiable).
       entropy: float32 scalar, sum of the per-decision entropy terms (the space decides which
-        variant, ENAS_SPEC §2.2/§2.3); used only for reward shaping.
+        variant, docs/enas_reference.md §2.2/§2.3); used only for reward shaping.
       aux_loss: float32 scalar added to the controller loss with its own weight (the macro skip
-        penalty, ENAS_SPEC §2.2); 0 for spaces without one.
+        penalty, docs/enas_reference.md §2.2); 0 for spaces without one.
     """
 
     arch: tf.Tensor

@@ -1,4 +1,4 @@
-"""REINFORCE for the controller as small pure functions (ENAS_SPEC §2.5, pitfall P7).
+"""REINFORCE for the controller as small pure functions (docs/enas_reference.md §2.5, pitfall P7).
 
 Per sampled architecture: ``R = score + entropy_weight * entropy``; the baseline moves first,
 ``b <- b - (1 - bl_dec)(b - R)``, and the loss uses the UPDATED baseline,

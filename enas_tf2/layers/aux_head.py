@@ -1,4 +1,4 @@
-"""The auxiliary classifier of the micro final network (ENAS_SPEC §1.2 "Aux head", §4.4).
+"""The auxiliary classifier of the micro final network (docs/enas_reference.md §1.2 "Aux head", §4.4).
 
 ReLU → 5x5 average pool, stride 3, VALID → 1x1 conv to 128 → BN → ReLU → conv whose kernel covers
 the whole remaining feature map, to 768 → BN → ReLU → global average pool → dense (no bias).

@@ -4,14 +4,14 @@ Two modes, chosen at construction:
 
 * ``batch_stats_only=True`` (weight-shared search child): always normalises with the statistics of
   the current batch and keeps no moving averages.  A moving average over many different sampled
-  architectures would describe none of them (ENAS_SPEC §1.2, search mode), so there is nothing to
+  architectures would describe none of them (docs/enas_reference.md §1.2, search mode), so there is nothing to
   keep; this also means nothing can drift apart between replicas under ``MirroredStrategy``.
 * ``batch_stats_only=False`` (fixed final network): Keras-like.  ``training=True`` normalises with
   batch statistics and updates moving mean/variance with momentum 0.9
   (``moving = 0.9 * moving + 0.1 * batch``); ``training=False`` normalises with the moving values.
 
 Both modes run TensorFlow's fused kernel (``FusedBatchNormV3``): the unfused Keras layer costs about
-220 ms per step at search settings on this CPU (SHARED_CHILD_NOTES.md, item 4).  The fused kernel's
+220 ms per step at search settings on this CPU (docs/shared_child_notes.md, item 4).  The fused kernel's
 running variance uses the Bessel-corrected batch variance (n / (n - 1)), as the original TF1 code
 did.
 """
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import keras
 import tensorflow as tf
+from tensorflow.python.ops import gen_nn_ops
 
 from enas_tf2.errors import EnasError
 
@@ -36,6 +37,24 @@ def fused_batch_norm(x, scale, offset, epsilon: float = EPSILON):
     y, _, _ = tf.compat.v1.nn.fused_batch_norm(
         x, scale, offset, epsilon=epsilon, data_format="NHWC", is_training=True)
     return y
+
+
+def batch_norm_forward(x, scale, offset):
+    """Batch-statistics BN returning ``(y, reserves)``: the three reserve tensors are what
+    `batch_norm_backward` needs (for hand-written gradients inside `layers.branch_switch`)."""
+    # Batch statistics: the kernel ignores the mean/variance inputs, which must be empty.
+    empty = tf.constant([], tf.float32)
+    y, _, _, reserve_1, reserve_2, reserve_3 = gen_nn_ops.fused_batch_norm_v3(
+        x, scale, offset, empty, empty, epsilon=EPSILON, data_format="NHWC", is_training=True)
+    return y, [reserve_1, reserve_2, reserve_3]
+
+
+def batch_norm_backward(dy, x, scale, reserves):
+    """``(dx, d_scale, d_offset)`` of `batch_norm_forward` (x is the BN input)."""
+    dx, d_scale, d_offset, _, _ = gen_nn_ops.fused_batch_norm_grad_v3(
+        dy, x, scale, reserves[0], reserves[1], reserves[2], epsilon=EPSILON,
+        data_format="NHWC", is_training=True)
+    return dx, d_scale, d_offset
 
 
 class BatchNorm(keras.layers.Layer):

@@ -1,4 +1,4 @@
-"""The classifier head: ReLU -> global avg pool -> dropout -> dense, no bias (ENAS_SPEC §1.2)."""
+"""The classifier head: ReLU -> global avg pool -> dropout -> dense, no bias (docs/enas_reference.md §1.2)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Scheduled drop path (ENAS_SPEC §4.4): per-example Bernoulli masks on whole op outputs.
+"""Scheduled drop path (docs/enas_reference.md §4.4): per-example Bernoulli masks on whole op outputs.
 
 The keep probability falls linearly with depth and with training progress:
 ``kp_cell = 1 − (l+1)/L · (1 − dp)`` for cell ``l`` of ``L`` cells, then

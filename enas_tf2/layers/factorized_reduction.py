@@ -1,4 +1,4 @@
-"""Factorized reduction (ENAS_SPEC §1.4): halve the spatial size without losing every other pixel.
+"""Factorized reduction (docs/enas_reference.md §1.4): halve the spatial size without losing every other pixel.
 
 Stride 2: path 1 takes the even rows/columns, path 2 the input shifted by one pixel (pad one
 row/column at the bottom/right, drop the first) and then the even rows/columns; each path is a 1x1

@@ -3,7 +3,7 @@
 TF's oneDNN build runs its fast max-pool gradient only when the gradient op sees the forward
 oneDNN max-pool output directly. Inside a ``switch_case`` branch (the weight-shared child) the
 forward output reaches the gradient through Optional ops and the slow generic kernel runs
-(131 ms vs 11 ms for 12 calls, SHARED_CHILD_NOTES.md item 1). Our gradient recomputes the forward
+(131 ms vs 11 ms for 12 calls, docs/shared_child_notes.md item 1). Our gradient recomputes the forward
 pool inside the backward pass (a few ms) so the fast kernel is used everywhere.
 
 Why a gradient override instead of ``tf.custom_gradient``: a custom gradient inside a

@@ -1,4 +1,4 @@
-"""ReLU -> 1x1 conv -> BN: the channel calibration in front of every cell (ENAS_SPEC §1.2)."""
+"""ReLU -> 1x1 conv -> BN: the channel calibration in front of every cell (docs/enas_reference.md §1.2)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Separable convolution as ENAS uses it: {ReLU -> depthwise kxk -> pointwise 1x1 -> BN} twice.
 
 The stride (2 in reduction cells when the input is a cell input) is applied only on the first
-repetition (ENAS_SPEC §1.2). The raw functional forms below take the weights as tensors so the
+repetition (docs/enas_reference.md §1.2). The raw functional forms below take the weights as tensors so the
 weight-shared child can run exactly the same maths on slices of its weight banks.
 """
 

@@ -1,4 +1,4 @@
-"""The network stem: 3x3 conv (no bias) to 3F channels -> BN, no ReLU (ENAS_SPEC §1.2)."""
+"""The network stem: 3x3 conv (no bias) to 3F channels -> BN, no ReLU (docs/enas_reference.md §1.2)."""
 
 from __future__ import annotations
 

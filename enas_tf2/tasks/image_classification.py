@@ -3,7 +3,7 @@
 Owns everything the generic loops must not know about images: the `build_data` of CIFAR-10 or
 converted TFRecord folders, cross-entropy with L2 on every weight and the optional auxiliary head,
 ``correct``/``count`` statistics, accuracy as both score and controller reward, images per second,
-and the child optimizer (Nesterov SGD with the cosine-restart or staircase schedule, ENAS_SPEC
+and the child optimizer (Nesterov SGD with the cosine-restart or staircase schedule, docs/enas_reference.md
 §4.1-§4.2).
 """
 
@@ -135,5 +135,5 @@ class ImageClassificationTask:
         return stats["correct"] / tf.maximum(stats["count"], 1.0)
 
     def reward(self, stats) -> tf.Tensor:
-        """The controller's reward is the accuracy on the reward batch (ENAS_SPEC §3)."""
+        """The controller's reward is the accuracy on the reward batch (docs/enas_reference.md §3)."""
         return stats["correct"] / tf.maximum(stats["count"], 1.0)

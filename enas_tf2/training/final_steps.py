@@ -1,6 +1,6 @@
 """Compiled train/eval steps of final training (one fixed architecture), generic over the task.
 
-Differences from the original micro_final (ENAS_SPEC §4, §10): gradients are really clipped by
+Differences from the original micro_final (docs/enas_reference.md §4, §10): gradients are really clipped by
 their global norm (P2); an auxiliary head, where the net has one, is trained and regularised like
 the rest (P3; the task adds its loss).
 """

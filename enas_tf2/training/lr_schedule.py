@@ -1,4 +1,4 @@
-"""Child learning-rate schedules (ENAS_SPEC §4.2): SGDR held constant per epoch, or staircase decay.
+"""Child learning-rate schedules (docs/enas_reference.md §4.2): SGDR held constant per epoch, or staircase decay.
 
 The original recomputes its cosine-with-warm-restarts rate from the *epoch* number, so the rate is
 constant within an epoch and jumps at epoch boundaries. Keras' `CosineDecayRestarts` evaluated at
@@ -21,7 +21,7 @@ from enas_tf2.errors import EnasError
 
 @keras.saving.register_keras_serializable(package="enas_tf2")
 class EpochCosineRestarts(keras.optimizers.schedules.LearningRateSchedule):
-    """Cosine annealing with warm restarts (SGDR), constant within each epoch (ENAS_SPEC §4.2).
+    """Cosine annealing with warm restarts (SGDR), constant within each epoch (docs/enas_reference.md §4.2).
 
     With ``e = step // steps_per_epoch`` and the current cycle starting at epoch ``last_reset`` with
     length ``T_i`` (T_0, then ×T_mul at every restart), the rate is

@@ -1,7 +1,7 @@
 """The ENAS search: a Python outer loop over epochs around the compiled steps of `search_steps`,
 generic over (task, space).
 
-Each epoch (ENAS_SPEC §3): child steps over the training split, a fresh architecture per minibatch;
+Each epoch (docs/enas_reference.md §3): child steps over the training split, a fresh architecture per minibatch;
 then `controller_train_steps x controller_num_aggregate` controller samples (one Adam step per
 `num_aggregate`); then, every `eval_every_epochs`, the validation/test score (a new architecture
 per eval batch, as the original) and 10 sampled architectures with their rewards; then one

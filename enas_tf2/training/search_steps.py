@@ -131,7 +131,7 @@ class SearchSteps:
             reward = reinforce.reward(value, tf.stop_gradient(out.entropy),
                                       self.ccfg.entropy_weight)
             baseline = reinforce.update_baseline(self.baseline, reward, self.ccfg.bl_dec)
-            # aux_loss comes weighted by the space (the macro skip penalty, ENAS_SPEC §2.2).
+            # aux_loss comes weighted by the space (the macro skip penalty, docs/enas_reference.md §2.2).
             loss = reinforce.reinforce_loss(out.log_prob, reward, baseline) + out.aux_loss
         self.baseline.assign(baseline)
         variables = self.controller.trainable_variables

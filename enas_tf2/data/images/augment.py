@@ -1,4 +1,4 @@
-"""Training augmentation and standardisation as pure TensorFlow functions (ENAS_SPEC §4.3).
+"""Training augmentation and standardisation as pure TensorFlow functions (docs/enas_reference.md §4.3).
 
 Order, as in the original: zero-pad + random crop, random horizontal flip, standardise, optional
 cutout. Random functions take an explicit ``seed`` (an int pair, shape ``[2]``) or a
@@ -108,7 +108,7 @@ def _embed(window: tf.Tensor, top, left, height, width, fill: float) -> tf.Tenso
 
 def cutout(image: tf.Tensor, size: int, seed: Seed) -> tf.Tensor:
     """Zeroes a ``size`` x ``size`` square of one ``[H, W, C]`` image whose top-left corner is
-    uniform over the image, clipped at the bottom/right border (ENAS_SPEC §4.3 / P15: the
+    uniform over the image, clipped at the bottom/right border (docs/enas_reference.md §4.3 / P15: the
     original anchors the corner, not the centre, so squares near the border are smaller). Run
     it after `standardize` so the zeros equal the channel mean, as in the original.
     ``size <= 0`` returns the input unchanged."""

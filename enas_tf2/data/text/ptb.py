@@ -1,4 +1,4 @@
-"""Penn Treebank reader and the language-model batch layouts (ENAS_SPEC §5.2).
+"""Penn Treebank reader and the language-model batch layouts (docs/enas_reference.md §5.2).
 
 The corpus is a 1-D stream of word ids; `batchify` cuts it into ``batch_size`` parallel rows, and
 BPTT windows walk along the rows, each target being the next word. Training uses enas_lm's

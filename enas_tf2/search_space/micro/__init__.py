@@ -1,4 +1,4 @@
-"""The micro (cell) search space (ENAS_SPEC §1.2): op table, typed architecture, controller."""
+"""The micro (cell) search space (docs/enas_reference.md §1.2): op table, typed architecture, controller."""
 
 from enas_tf2.search_space.micro import ops
 from enas_tf2.search_space.micro.arch import MicroArch, MicroNode

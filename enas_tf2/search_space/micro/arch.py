@@ -1,4 +1,4 @@
-"""The typed micro architecture: a normal cell and a reduction cell (ENAS_SPEC §1.2, §7).
+"""The typed micro architecture: a normal cell and a reduction cell (docs/enas_reference.md §1.2, §7).
 
 Token format of the original code: for each searched node of a cell, 4 integers
 ``index_1 op_1 index_2 op_2``; the normal cell's ``4 * num_cells`` tokens come first, then the

@@ -3,7 +3,7 @@
 One `tf.function` trace serves any architecture: the architecture is an int32 tensor input, each
 of the 2 * num_cells slots of a cell selects its input node from a TensorList and its op with a
 lowered `tf.switch_case`, so only the sampled op runs (see `shared_cell.py`). Skeleton, calibration
-and head follow ENAS_SPEC §1.2: stem (3x3 conv to 3F, BN) -> N + 2 cells with reduction cells at
+and head follow docs/enas_reference.md §1.2: stem (3x3 conv to 3F, BN) -> N + 2 cells with reduction cells at
 N // 3 and 2 * (N // 3) + 1 (F doubles there) -> ReLU -> global average pool -> dropout -> dense.
 
 Deviations from the shipped search code, deliberate:
@@ -57,7 +57,7 @@ def calibrate_inputs(calibrations, h0, h1, training):
 
 
 def reduction_cell_ids(num_layers: int):
-    """Indices of the two reduction cells among the N + 2 cells (ENAS_SPEC §1.2)."""
+    """Indices of the two reduction cells among the N + 2 cells (docs/enas_reference.md §1.2)."""
     third = num_layers // 3
     return (third, 2 * third + 1)
 
@@ -104,7 +104,7 @@ class MicroChild(ListTrackingMixin, keras.Model):
             reduction = cell_id in reductions
             if reduction:
                 filters *= 2
-            # Calibration (ENAS_SPEC §1.2): a 2x larger h0 is factorized-reduced, otherwise any
+            # Calibration (docs/enas_reference.md §1.2): a 2x larger h0 is factorized-reduced, otherwise any
             # input whose channel count differs from F gets ReLU -> 1x1 -> BN.
             kind_0 = ("reduce" if level[0] < level[1] else
                       "conv" if channels[0] != filters else None)
@@ -168,7 +168,7 @@ class MicroChild(ListTrackingMixin, keras.Model):
         return self.head(cur, training=training)
 
     def _calibrate(self, cell_id, h0, h1, training):
-        """Brings both cell inputs to F channels and h1's spatial size (ENAS_SPEC §1.2)."""
+        """Brings both cell inputs to F channels and h1's spatial size (docs/enas_reference.md §1.2)."""
         return calibrate_inputs(self.calibrations[cell_id], h0, h1, training)
 
     def l2_loss(self):

@@ -15,11 +15,11 @@ class MicroConfig:
       out_filters: F of the first stage; doubles at each reduction cell.
       keep_prob: dropout keep probability before the classifier.
       drop_path_keep_prob: fixed net only: keep probability reached at the last cell and step
-        (ENAS_SPEC §4.4); 1.0 switches drop path off.
+        (docs/enas_reference.md §4.4); 1.0 switches drop path off.
       use_aux_heads: auxiliary head on the cell after the second reduction (its loss weight is
         `OptimizerConfig.aux_weight`).
       op_tanh_reduce: the controller's op logits use ``tanh_constant / op_tanh_reduce``
-        (micro only, ENAS_SPEC §2.3).
+        (micro only, docs/enas_reference.md §2.3).
     """
     num_layers: int = 6
     num_cells: int = 5

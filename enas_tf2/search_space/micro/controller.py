@@ -25,7 +25,7 @@ NORMAL_CELL_OP_BIAS = tuple(0.25 if op in ops.SEP_CONV_OPS else -0.25
 
 
 class MicroController(PolicyController):
-    """The micro-space LSTM policy (ENAS_SPEC §2.3).
+    """The micro-space LSTM policy (docs/enas_reference.md §2.3).
 
     Two passes with the same weights, the normal cell then the reduction cell; the reduction pass
     starts from the normal pass's final LSTM state. Per pass: two LSTM steps on ``g_emb`` for the

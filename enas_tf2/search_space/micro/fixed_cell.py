@@ -1,4 +1,4 @@
-"""One cell of the fixed (final-training) micro network, wired from a `MicroArch` (ENAS_SPEC §1.2).
+"""One cell of the fixed (final-training) micro network, wired from a `MicroArch` (docs/enas_reference.md §1.2).
 
 Inputs are the outputs of the two previous cells ``(h0, h1)``. In order:
 1. calibration: if h0 is spatially twice h1 (a reduction cell came in between), h0 ← ReLU →

@@ -1,4 +1,4 @@
-"""`MicroNet`: the fixed final-training network of one micro architecture (ENAS_SPEC §1.2, §4.4).
+"""`MicroNet`: the fixed final-training network of one micro architecture (docs/enas_reference.md §1.2, §4.4).
 
 Skeleton: stem (3x3 conv to 3F → BN) → cells 0..N+1 (reduction cells at N//3 and 2·(N//3)+1,
 where F doubles and the spatial size halves with real stride-2 ops) → ReLU → global average pool
@@ -28,7 +28,7 @@ from enas_tf2.search_space.micro.fixed_cell import FixedCell
 
 
 def reduction_cell_indices(num_layers: int):
-    """Indices of the two reduction cells among the ``num_layers + 2`` cells (ENAS_SPEC §1.2)."""
+    """Indices of the two reduction cells among the ``num_layers + 2`` cells (docs/enas_reference.md §1.2)."""
     return (num_layers // 3, 2 * (num_layers // 3) + 1)
 
 

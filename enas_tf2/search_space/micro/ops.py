@@ -1,4 +1,4 @@
-"""The micro space's operation ids (ENAS_SPEC §1.2): the single table that gives `op` tokens a meaning.
+"""The micro space's operation ids (docs/enas_reference.md §1.2): the single table that gives `op` tokens a meaning.
 
 Every other module (controller biases, weight-shared child, fixed network, printing) reads op ids
 through the names defined here, so the integer codes of the original token strings appear once.
@@ -21,7 +21,7 @@ NUM_OPS = len(OP_NAMES)
 SEP_CONV_OPS = (SEP_CONV_3X3, SEP_CONV_5X5)
 POOL_OPS = (AVG_POOL_3X3, MAX_POOL_3X3)
 
-# Separable convolutions: kernel size by op id (each is applied twice, ENAS_SPEC §1.2).
+# Separable convolutions: kernel size by op id (each is applied twice, docs/enas_reference.md §1.2).
 SEP_CONV_KERNEL_SIZE = {SEP_CONV_3X3: 3, SEP_CONV_5X5: 5}
 
 

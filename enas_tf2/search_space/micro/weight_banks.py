@@ -1,12 +1,12 @@
 """The shared weights of one searched cell, stored as a few large "banks" sliced per slot.
 
 Sharing granularity is one weight set per (cell, node, slot, op), as in the paper; the original
-code additionally keyed sep-conv weights by the chosen input node (ENAS_SPEC P12), which we do not
+code additionally keyed sep-conv weights by the chosen input node (docs/enas_reference.md P12), which we do not
 (see `MicroChild` for why). Instead of ~150 small variables per cell, every op type of a cell gets
 ONE variable whose leading axis is the slot ``s = 2 * (node - 2) + j`` (``j`` = 0 for the first
 input of a node, 1 for the second). The optimizer then updates ~12 variables per cell instead of
 ~150: with ~1,300 separate variables its per-variable ops doubled the op count of a training step
-(SHARED_CHILD_NOTES.md item 6).
+(docs/shared_child_notes.md item 6).
 
 Bank layout (S = 2 * num_cells slots, B = num_cells + 2 nodes, F = filters of the cell):
 

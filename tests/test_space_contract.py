@@ -1,0 +1,34 @@
+"""Every registered search space passes the shared contract (`contracts.py`); a new space only
+adds its `SpaceCase` here."""
+
+import numpy as np
+import pytest
+
+from contracts import SpaceCase, run_space_contract
+from enas_tf2.configs.base import DataConfig, OptimizerConfig
+from enas_tf2.tasks.base import ImageSpec
+
+
+def _image_case(name, config, height=20, width=18, classes=3):
+    from enas_tf2.tasks.image_classification import ImageClassificationTask
+    rng = np.random.default_rng(0)
+    batch = (rng.normal(size=(2, height, width, 3)).astype("float32"),
+             rng.integers(0, classes, size=(2,)).astype("int32"))
+    return SpaceCase(name=name, config=config, input_spec=ImageSpec(height, width, classes),
+                     make_task=lambda: ImageClassificationTask(DataConfig(batch_size=2),
+                                                               OptimizerConfig()),
+                     batch=batch)
+
+
+def _micro():
+    from enas_tf2.search_space.micro.config import MicroConfig
+    return _image_case("micro", MicroConfig(num_layers=1, num_cells=3, out_filters=4,
+                                            use_aux_heads=True, drop_path_keep_prob=0.6))
+
+
+CASES = {"micro": _micro}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_space_contract(name, tmp_path):
+    run_space_contract(CASES[name](), tmp_path)
