@@ -16,7 +16,8 @@ from enas_tf2.layers import (avg_pool_3x3, factorized_reduction, fused_batch_nor
                              sep_conv)
 from enas_tf2.search_space.micro import ops
 from enas_tf2.search_space.micro import shared_cell as shared_cell_module
-from enas_tf2.search_space.micro import slot_kernels, slot_switch
+from enas_tf2.layers import branch_switch
+from enas_tf2.search_space.micro import slot_kernels
 from enas_tf2.search_space.micro.arch import MicroArch
 from enas_tf2.search_space.micro.child import MicroChild, reduction_cell_ids
 
@@ -146,10 +147,10 @@ def test_one_trace_serves_twenty_random_archs():
     archs = [MicroArch.random(5, seed=s).to_array() for s in range(20)]
     assert len({a.tobytes() for a in archs}) == 20
     losses = [float(train_step(tf.constant(archs[0])))]
-    slot_traces = slot_switch.slot_trace_counts()
+    slot_traces = branch_switch.trace_counts()
     losses += [float(train_step(tf.constant(a))) for a in archs[1:]]
     assert len(traces) == 1
-    assert slot_switch.slot_trace_counts() == slot_traces
+    assert branch_switch.trace_counts() == slot_traces
     assert set(slot_traces.values()) == {(1, 1)}
     assert all(np.isfinite(losses))
 

@@ -8,8 +8,9 @@ Design choices, each measured on this CPU (SHARED_CHILD_NOTES.md and bench/READM
   copy forward and a sparse gradient. Nodes are appended with `PushBack`, whose gradient is one
   `PopBack` (a `SetItem` gradient would write a dense zeros tensor per node).
 * Op selection is a `tf.switch_case` per slot (lowered to Switch/Merge inside `tf.function`, so
-  untaken branches run no kernels) with a hand-written gradient (`slot_switch.py`,
-  `slot_kernels.py` explain why). Untaken ops get zero gradients.
+  untaken branches run no kernels) with a hand-written gradient: the generic
+  `enas_tf2.layers.branch_switch` over micro's branch tables (`branches.py`, kernels in
+  `slot_kernels.py`). Untaken ops get zero gradients.
 * Banks are unstacked once per cell into per-slot slices: the gradient of a bank is then one
   `Pack` of the small per-slot gradients, instead of a bank-sized dense tensor per slot.
 * Loose ends: only the unused nodes are gathered from the list, laid out as their channel concat
@@ -28,9 +29,10 @@ import tensorflow as tf
 from tensorflow.python.ops import list_ops
 
 from enas_tf2.layers.batch_norm import fused_batch_norm
+from enas_tf2.layers.branch_switch import branch_switch
 from enas_tf2.search_space.micro import ops
-from enas_tf2.search_space.micro.slot_switch import (SLOT_WEIGHTS, branch_specs, half_shape,
-                                                     switch_op)
+from enas_tf2.search_space.micro.branches import (LOOSE_INPUT_TABLE, SLOT_WEIGHTS, branch_table,
+                                                  half_shape)
 from enas_tf2.search_space.micro.weight_banks import NORMAL_BANKS, REDUCTION_BANKS
 
 NUM_INPUTS = 2   # nodes 0 and 1 of a cell are its inputs
@@ -98,13 +100,13 @@ def shared_cell(h0, h1, arch_row, *bank_tensors, num_cells: int, reduction: bool
             weights = [slices[name][slot] if name in slices else None for name in SLOT_WEIGHTS]
             x = list_ops.tensor_list_get_item(nodes, index, tf.float32, element_shape=read_shape)
             if not reduction:
-                out = switch_op(op, x, weights, branch_specs(1))
+                out = branch_switch(op, x, weights, branch_table(1))
             elif node_id == NUM_INPUTS:      # node 2 can only read the cell inputs: stride 2
-                out = switch_op(op, x, weights, branch_specs(2))
+                out = branch_switch(op, x, weights, branch_table(2))
             else:                            # stride 2 on inputs 0/1, stride 1 on nodes 2..
                 reads_node = tf.cast(index >= NUM_INPUTS, tf.int32)
-                out = switch_op(op + ops.NUM_OPS * reads_node, x, weights,
-                                branch_specs(2) + branch_specs(1))
+                out = branch_switch(op + ops.NUM_OPS * reads_node, x, weights,
+                                    branch_table(2) + branch_table(1))
             out.set_shape(out_shape)
             value = out if value is None else value + out
         nodes = list_ops.tensor_list_push_back(nodes, value)
@@ -118,9 +120,9 @@ def shared_cell(h0, h1, arch_row, *bank_tensors, num_cells: int, reduction: bool
                     tf.int32) + NUM_INPUTS
     reduced = []
     for j, h in enumerate((h0, h1)):
-        r = switch_op(tf.cast(tf.equal(used[j], 0), tf.int32), h,
-                      [None] * 6 + [banks["loose_reduce_kernel"][j], banks["loose_reduce_bn"][j]],
-                      [("zero", 2), ("reduce", 2)])
+        r = branch_switch(tf.cast(tf.equal(used[j], 0), tf.int32), h,
+                          [banks["loose_reduce_kernel"][j], banks["loose_reduce_bn"][j]],
+                          LOOSE_INPUT_TABLE)
         r.set_shape(out_shape)
         reduced.append(tf.nn.relu(r))
     concat = tf.concat(reduced + [_concat_loose(nodes, loose, out_shape)], axis=-1)

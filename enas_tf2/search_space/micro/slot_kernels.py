@@ -5,8 +5,9 @@ an Optional for every intermediate of every other branch, and builds one gradien
 branch. For 80 slots that dominated both tracing (about 1 s per slot) and the graph Grappler then
 optimises. Here each op's forward branch returns its output plus the residuals its backward needs,
 and the slot's custom gradient runs a second `switch_case` over these backward functions
-(`slot_switch.py`). Nothing is recomputed except the 3x3 max pool, whose gradient needs the
-forward pool output on a direct edge to use oneDNN's fast MaxPoolGrad.
+(`enas_tf2.layers.branch_switch` with the tables of `branches.py`). Nothing is recomputed except
+the 3x3 max pool, whose gradient needs the forward pool output on a direct edge to use oneDNN's
+fast MaxPoolGrad.
 
 The forward maths is exactly the layers' functional forms (`enas_tf2.layers`): same TF kernels
 (ReLU, DepthwiseConv2dNative, Conv2D 1x1, FusedBatchNormV3 with batch statistics, eps 1e-5), which
