@@ -1,0 +1,190 @@
+"""`enas-arch`: look at architectures and searches.
+
+  enas-arch show   SOURCE            describe every node/layer, output shapes, parameter count
+  enas-arch render SOURCE            pictures: arch.png, arch.svg, arch.dot
+  enas-arch diff   SOURCE_A SOURCE_B what differs between two architectures
+  enas-arch report RUN_DIR           summary.json + report.html (+ arch.png/svg) of a search
+
+SOURCE is an ``arch.json`` file, a run folder (its ``arch.json``, or a final run's
+``run_config.json``), or, with ``--search_for=micro``, a token string::
+
+  enas-arch show --search_for=micro "0 2 0 0 0 4 0 1 ..." --set num_layers=15 --set out_filters=36
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+
+from absl import flags as absl_flags
+
+from enas_tf2.cli.entry import import_tensorflow, run_main
+from enas_tf2.errors import EnasError
+
+# A private FlagValues: names like --output_dir and --search_for also exist in enas-cnn's global
+# flags, and tests import several CLIs into one process.
+FLAGS = absl_flags.FlagValues()
+absl_flags.DEFINE_string("search_for", None, "Search space of a token-string SOURCE (micro, "
+                         "macro, rnn); not needed for arch.json files and run folders.",
+                         flag_values=FLAGS)
+absl_flags.DEFINE_multi_string("set", [], "FIELD=VALUE override of the space's config, e.g. "
+                               "--set num_layers=15 --set out_filters=36 (a child_ prefix is "
+                               "allowed).", flag_values=FLAGS)
+absl_flags.DEFINE_integer("image_size", 32, "show: image height and width the fixed net is built "
+                          "for.", flag_values=FLAGS)
+absl_flags.DEFINE_integer("num_classes", 10, "show: classes of the fixed net; report: when given, "
+                          "the classes for the child-at-chance check (the search saves them in "
+                          "summary.json).", flag_values=FLAGS)
+absl_flags.DEFINE_integer("vocab_size", 10000, "show: vocabulary of a language-model space.",
+                          flag_values=FLAGS)
+absl_flags.DEFINE_integer("depth", 2, "show: how many levels of nested layers to list.",
+                          flag_values=FLAGS)
+absl_flags.DEFINE_list("formats", ["png", "svg", "dot"], "render: picture formats to write.",
+                       flag_values=FLAGS)
+absl_flags.DEFINE_string("output_dir", None, "render: folder for the pictures (default: the run "
+                         "folder or the arch.json's folder; the current folder for a token "
+                         "string).", flag_values=FLAGS)
+absl_flags.DEFINE_string("name", "arch", "render: file name stem of the pictures.",
+                         flag_values=FLAGS)
+
+GROUPS = (("Input", ("search_for", "set")),
+          ("show", ("image_size", "num_classes", "vocab_size", "depth")),
+          ("render", ("formats", "output_dir", "name")))
+
+COMMANDS = ("show", "render", "diff", "report")
+USAGE = ("usage: enas-arch show|render|diff|report SOURCE [SOURCE_B] (SOURCE: arch.json, run "
+         "folder, or a token string with --search_for)")
+
+
+def _user_settings() -> dict:
+    from enas_tf2.report.arch_loading import parse_settings
+    return parse_settings(FLAGS.set)
+
+
+def _load(source: str):
+    """``(space, arch, folder)`` of one SOURCE argument (folder: where it came from, or None)."""
+    if not (os.path.exists(source) or FLAGS.search_for):
+        raise EnasError(f"{source!r} is neither a file nor a folder; to pass a token string add "
+                        f"--search_for=micro (or macro, rnn)")
+    import_tensorflow()   # quietly, before any space module pulls it in
+    from enas_tf2.report.arch_loading import arch_from_json, arch_from_tokens
+    from enas_tf2.report.run_folder import RunFolder, read_json_file
+    from enas_tf2.search_space.registry import config_class
+
+    if os.path.isdir(source):
+        folder = RunFolder(source, FLAGS.search_for)
+        if folder.arch_obj is None:
+            raise EnasError(f"{source} holds no arch.json (nor a run_config.json with an arch); "
+                            f"has the search finished? `enas-arch report {source}` shows its "
+                            f"progress")
+        name = folder.arch_obj.get("search_space") or folder.space_name
+        if not isinstance(name, str):
+            raise EnasError(f"the architecture in {source} has no \"search_space\" field")
+        known = {f.name for f in dataclasses.fields(config_class(name))}
+        saved = {k: v for k, v in folder.space_settings().items() if k in known}
+        space, arch = arch_from_json(folder.arch_obj, {**saved, **_user_settings()},
+                                     source=f"the architecture in {source}")
+        return space, arch, source
+    if os.path.isfile(source):
+        obj = read_json_file(source, "architecture file")
+        space, arch = arch_from_json(obj, _user_settings(), source=source)
+        return space, arch, os.path.dirname(source) or "."
+    return (*arch_from_tokens(FLAGS.search_for, source, _user_settings()), None)
+
+
+def _show(source: str) -> None:
+    space, arch, _ = _load(source)
+    import numpy as np
+
+    from enas_tf2.report.layer_table import format_layer_table, layer_table
+    from enas_tf2.tasks.base import ImageSpec, TokenSpec
+
+    if FLAGS.image_size < 1 or FLAGS.num_classes < 1 or FLAGS.depth < 1:
+        raise EnasError("--image_size, --num_classes and --depth must be >= 1")
+    config = ", ".join(f"{f.name}={getattr(space.config, f.name)}"
+                       for f in dataclasses.fields(space.config))
+    print(f"search space: {space.name}\ntokens: {arch.tokens()}\n\n{arch.describe()}\n")
+    if space.task == "image_classification":
+        spec = ImageSpec(FLAGS.image_size, FLAGS.image_size, FLAGS.num_classes)
+        net = space.build_fixed(arch, spec, total_steps=1)
+        print(f"fixed net for {FLAGS.image_size}x{FLAGS.image_size}x3 images, "
+              f"{FLAGS.num_classes} classes ({space.name} config: {config}):")
+        rows = layer_table(net, np.zeros((1,) + spec.shape, np.float32), FLAGS.depth,
+                           training=False)
+        print(format_layer_table(rows))
+    else:
+        net = space.build_fixed(arch, TokenSpec(FLAGS.vocab_size), total_steps=1)
+        print(f"fixed net for a vocabulary of {FLAGS.vocab_size} ({space.name} config: {config})")
+        for layer in net._flatten_layers(include_self=False, recursive=False):
+            count = sum(int(np.prod(v.shape)) for v in layer.trainable_weights)
+            print(f"  {layer.name:30s} {type(layer).__name__:24s} {count:>12,}")
+    trainable = sum(int(np.prod(v.shape)) for v in net.trainable_weights)
+    total = sum(int(np.prod(v.shape)) for v in net.weights)
+    print(f"\nparameters: {trainable:,} trainable ({total:,} weights in all, BatchNorm "
+          f"statistics included)")
+
+
+def _render(source: str) -> None:
+    from enas_tf2.render import render_arch_files
+
+    _, arch, folder = _load(source)
+    directory = FLAGS.output_dir or folder or "."
+    for fmt, path in render_arch_files(arch, directory, FLAGS.name, FLAGS.formats).items():
+        print(f"wrote {path}")
+
+
+def _diff(source_a: str, source_b: str) -> int:
+    from enas_tf2.report.arch_diff import arch_diff
+
+    _, a, _ = _load(source_a)
+    _, b, _ = _load(source_b)
+    text, same = arch_diff(a, b, source_a, source_b)
+    print(text)
+    return 0 if same else 1
+
+
+def _report(run_dir: str) -> None:
+    from enas_tf2.report import write_search_outputs
+
+    if not os.path.isdir(run_dir):
+        raise EnasError(f"run folder {run_dir} does not exist or is not a folder")
+    import_tensorflow()
+    task = {"num_classes": FLAGS.num_classes} if FLAGS["num_classes"].present else None
+    warnings = write_search_outputs(run_dir, FLAGS.search_for, task, log=False)
+    for name in ("arch.png", "arch.svg", "summary.json", "report.html"):
+        if os.path.exists(os.path.join(run_dir, name)):
+            print(f"wrote {os.path.join(run_dir, name)}")
+    for warning in warnings:
+        print(f"warning: {warning.message}", file=sys.stderr)
+
+
+def main(argv):
+    if len(argv) < 2 or argv[1] not in COMMANDS:
+        got = f" (got {argv[1]!r})" if len(argv) > 1 else ""
+        raise EnasError(USAGE + got)
+    command, args = argv[1], argv[2:]
+    if command != "diff" and FLAGS.search_for and command != "report" and len(args) > 1:
+        args = [" ".join(args)]  # an unquoted token string arrives as many arguments
+    wanted = 2 if command == "diff" else 1
+    if len(args) != wanted:
+        raise EnasError(f"enas-arch {command} takes {wanted} SOURCE argument(s), got {len(args)}; "
+                        f"quote each token string")
+    if command == "show":
+        _show(args[0])
+    elif command == "render":
+        _render(args[0])
+    elif command == "diff":
+        return _diff(*args)
+    else:
+        _report(args[0])
+    return 0
+
+
+def run(argv=None):
+    """Console-script entry point (``enas-arch``)."""
+    run_main(main, FLAGS, __doc__, GROUPS, positional=True, argv=argv)
+
+
+if __name__ == "__main__":
+    run()

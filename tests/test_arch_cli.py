@@ -1,0 +1,153 @@
+"""`enas-arch` as a user runs it: show, render, diff and report in subprocesses, bad input as one
+`error:` line with exit status 2, and (slow) all four on a real micro search of CIFAR-10."""
+
+import json
+import os
+import re
+
+import pytest
+from PIL import Image
+
+from cli_runner import TINY_SEARCH, error_lines, run_cli
+
+PUBLISHED = ("0 2 0 0 0 4 0 1 0 4 1 1 1 0 0 1 0 2 1 1 "
+             "1 0 1 0 0 3 0 2 1 1 3 1 1 0 0 4 0 3 1 1")
+
+
+def _arch_file(path, tokens=PUBLISHED):
+    normal = [list(map(int, tokens.split()[i:i + 4])) for i in range(0, 20, 4)]
+    reduce = [list(map(int, tokens.split()[i:i + 4])) for i in range(20, 40, 4)]
+    with open(path, "w") as f:
+        json.dump({"search_space": "micro", "normal": normal, "reduce": reduce}, f)
+    return str(path)
+
+
+def _table(stdout):
+    """Rows of the layer table: name -> (output shape, params)."""
+    rows = {}
+    for line in stdout.splitlines():
+        m = re.match(r"^(\S+)\s+\S+\s+(\d+(?:x\d+)+)\s+([\d,]+)$", line)
+        if m:
+            rows[m.group(1)] = (m.group(2), int(m.group(3).replace(",", "")))
+    return rows
+
+
+def test_show_prints_nodes_shapes_and_parameters(tmp_path):
+    path = _arch_file(tmp_path / "arch.json")
+    proc = run_cli("arch_main", ["show", path, "--set", "num_layers=2", "--set",
+                                 "child_out_filters=8", "--depth=1"])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = proc.stdout
+    assert "n3 = identity(n0) + sep_conv_5x5(n0)" in out
+    assert "output = concat(n2, n4, n5, n6)" in out
+    # By hand (ENAS_SPEC §1.2): N=2 puts reductions at cells 0 and 1; F=8 doubles at each; a
+    # cell emits (#loose ends) x F channels: 4 for this reduction cell, 5 for the normal cell.
+    rows = _table(out)
+    assert {k: v[0] for k, v in rows.items()} == {
+        "stem": "1x32x32x24", "cell_0": "1x16x16x64", "cell_1": "1x8x8x128",
+        "cell_2": "1x8x8x160", "cell_3": "1x8x8x160", "head": "1x10"}
+    total = int(re.search(r"parameters: ([\d,]+) trainable", out).group(1).replace(",", ""))
+    assert total == sum(p for _, p in rows.values())
+    assert rows["head"][1] == 160 * 10      # dense without bias on 160 pooled channels
+
+
+def test_render_run_folder_and_token_string(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    _arch_file(run / "arch.json")
+    proc = run_cli("arch_main", ["render", str(run)])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    for ext in ("png", "svg", "dot"):
+        assert (run / f"arch.{ext}").stat().st_size > 500
+    img = Image.open(run / "arch.png")
+    assert img.format == "PNG" and min(img.size) > 300
+    out = tmp_path / "pics"
+    proc = run_cli("arch_main", ["render", "--search_for=micro", "0", "1", "1", "4", "1", "1",
+                                 "0", "2", "1", "0", "0", "3", "1", "2", "0", "3",
+                                 f"--output_dir={out}", "--formats=svg", "--name=cells"])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert os.listdir(out) == ["cells.svg"]
+    assert open(out / "cells.svg").read().count('class="node ') == 2 * (2 + 4 + 2 + 1)
+
+
+def test_diff_exit_status_and_text(tmp_path):
+    a = _arch_file(tmp_path / "a.json")
+    tokens = PUBLISHED.split()
+    tokens[27] = "3"                      # reduction n3 (tokens 25-28): op_2 avg -> max pool
+    b = _arch_file(tmp_path / "b.json", " ".join(tokens))
+    proc = run_cli("arch_main", ["diff", a, b])
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert "1 of 40 tokens differ (positions 28)" in proc.stdout
+    assert "-  n3 = max_pool_3x3(n0) + avg_pool_3x3(n0)" in proc.stdout
+    assert "+  n3 = max_pool_3x3(n0) + max_pool_3x3(n0)" in proc.stdout
+    assert "avg_pool_3x3  3 -> 2 (-1)" in proc.stdout
+    same = run_cli("arch_main", ["diff", a, "--search_for=micro", PUBLISHED])
+    assert same.returncode == 0 and "identical micro architectures" in same.stdout
+
+
+def test_report_on_demand(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    _arch_file(run / "arch.json")
+    rows = [{"epoch": e, "child_loss": 2.3, "child_acc": 0.1, "reward_mean": 0.1 + 0.01 * e,
+             "entropy": 10.0, "step": 5 * (e + 1), "seconds": 3.0} for e in range(3)]
+    (run / "progress.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    proc = run_cli("arch_main", ["report", str(run), "--num_classes=10"])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    for name in ("arch.png", "arch.svg", "summary.json", "report.html"):
+        assert f"wrote {run / name}" in proc.stdout
+    assert "warning: the child's training metric stays at chance" in proc.stderr
+    summary = json.load(open(run / "summary.json"))
+    assert [w["code"] for w in summary["warnings"]] == ["child_at_chance"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["frobnicate", "x"], "usage: enas-arch"),
+    (["show"], "takes 1 SOURCE argument"),
+    (["show", "/no/such/arch.json"], "neither a file nor a folder; to pass a token string"),
+    (["report", "/no/such/run"], "run folder /no/such/run does not exist"),
+])
+def test_bad_input_is_one_error_line_fast(args, message):
+    proc = run_cli("arch_main", args, timeout=120)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert len(error_lines(proc)) == 1 and message in error_lines(proc)[0], proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_bad_architecture_and_settings_are_one_error_line(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"search_space": "micro", "tokens": "0 2 0"}')
+    cases = [
+        (["show", str(bad)], "3 tokens but expected 8 * num_cells"),
+        (["render", "--search_for=micro", "0 9 0 0 0 0 0 0"], "token 2 (node 2 of the normal cell"),
+        (["show", "--set", "bogus=1", _arch_file(tmp_path / "ok.json")],
+         "unknown micro config field(s) bogus"),
+        (["report", str(tmp_path)], "holds no search files"),
+    ]
+    for args, message in cases:
+        proc = run_cli("arch_main", args, timeout=300)
+        assert proc.returncode == 2, (args, proc.stderr[-2000:])
+        assert len(error_lines(proc)) == 1 and message in error_lines(proc)[0], (args, proc.stderr)
+
+
+@pytest.mark.slow
+def test_all_subcommands_on_a_real_micro_search(cifar10_dir, tmp_path):
+    run = tmp_path / "search"
+    proc = run_cli("cnn_main", TINY_SEARCH + [f"--data_path={cifar10_dir}", f"--output_dir={run}",
+                                              "--num_epochs=2"])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = run_cli("arch_main", ["report", str(run), "--num_classes=10"])
+    assert report.returncode == 0, report.stderr[-2000:]
+    summary = json.load(open(run / "summary.json"))
+    arch = json.load(open(run / "arch.json"))
+    assert summary["best"]["tokens"] == arch["tokens"] and summary["cost"]["epochs"] == 2
+    assert summary["cost"]["controller_samples"] == 2 * 2 * 2
+    assert (run / "arch.png").exists() and "plot-op-hist" in open(run / "report.html").read()
+    show = run_cli("arch_main", ["show", str(run), "--set", "num_layers=2",
+                                 "--set", "out_filters=4", "--depth=1"])
+    assert show.returncode == 0, show.stderr[-2000:]
+    assert arch["tokens"] in show.stdout and "cell_3" in _table(show.stdout)
+    render = run_cli("arch_main", ["render", str(run / "arch.json"), "--formats=dot"])
+    assert render.returncode == 0 and (run / "arch.dot").exists()
+    diff = run_cli("arch_main", ["diff", str(run), "--search_for=micro", arch["tokens"]])
+    assert diff.returncode == 0 and "identical" in diff.stdout
