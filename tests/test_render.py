@@ -1,6 +1,6 @@
 """Architecture pictures: DOT/SVG/PNG of the published micro cells, layout sanity, diff text.
 
-Expected nodes and edges are written out by hand from ENAS_SPEC §7's decoded cells, not derived
+Expected nodes and edges are written out by hand from docs/enas_reference.md §7's decoded cells, not derived
 with the code under test.
 """
 
@@ -23,7 +23,7 @@ from enas_tf2.search_space.micro.graph import micro_graph
 
 PUBLISHED = ("0 2 0 0  0 4 0 1  0 4 1 1  1 0 0 1  0 2 1 1 "
              "1 0 1 0  0 3 0 2  1 1 3 1  1 0 0 4  0 3 1 1")
-# ENAS_SPEC §7, decoded by hand: node -> ((input, op), (input, op)); then the loose ends.
+# docs/enas_reference.md §7, decoded by hand: node -> ((input, op), (input, op)); then the loose ends.
 NORMAL = {2: ((0, "avg_pool_3x3"), (0, "sep_conv_3x3")), 3: ((0, "identity"), (0, "sep_conv_5x5")),
           4: ((0, "identity"), (1, "sep_conv_5x5")), 5: ((1, "sep_conv_3x3"), (0, "sep_conv_5x5")),
           6: ((0, "avg_pool_3x3"), (1, "sep_conv_5x5"))}
@@ -175,3 +175,44 @@ def test_diff_names_changed_tokens_nodes_and_ops(published):
     assert "avg_pool_3x3  3 -> 2 (-1)" in text and "max_pool_3x3  2 -> 3 (+1)" in text
     text, same = arch_diff(published, MicroArch.from_tokens(PUBLISHED))
     assert same and text.startswith("identical micro architectures")
+
+
+def _dot_edges(text):
+    return {(a, b, "constraint=false" in rest)
+            for a, b, rest in re.findall(r'^\s+"([^"]+)" -> "([^"]+)"(.*);$', text, re.M)}
+
+
+def test_macro_chain_with_skip_arcs():
+    macro_arch = pytest.importorskip("enas_tf2.search_space.macro.arch")
+    from enas_tf2.search_space.macro.graph import macro_graph
+    # Rows "op skip-bits": layer 1 adds the stem; layer 2 adds layer 0's output; layer 3 adds the
+    # stem and layer 1's output (bit j reads prev[j], prev = [stem, out_0, out_1, ...]).
+    arch = macro_arch.MacroArch.from_tokens("0\n1 1\n2 0 1\n4 1 0 1")
+    text = to_dot(macro_graph(arch))
+    # L=4: pool layers L//3-1 = 0 and 2*(L//3)-1 = 1, each followed by a halving box.
+    chain = ["image", "stem", "layer0", "halve0", "layer1", "halve1", "layer2", "layer3", "head"]
+    expected = {(a, b, False) for a, b in zip(chain, chain[1:])}
+    expected |= {("stem", "layer1", True), ("layer0", "layer2", True), ("stem", "layer3", True),
+                 ("layer1", "layer3", True)}
+    assert _dot_edges(text) == expected
+    assert 'label="layer 3: avg_pool_3x3"' in text and 'label="layer 1: sep_conv_3x3"' in text
+    img = tensorboard_image(arch)
+    assert img.shape[0] > img.shape[1]        # a tall chain
+
+
+def test_rnn_cell_published_enas_lm():
+    rnn_arch = pytest.importorskip("enas_tf2.search_space.rnn.arch")
+    from enas_tf2.search_space.rnn.graph import rnn_graph
+    # ENAS_SPEC §7: n1<-n0 sigmoid, n2<-n1 tanh, n3<-n2 ReLU, n4<-n2 sigmoid, n5<-n4 tanh,
+    # n6<-n5 tanh, n7<-n3 sigmoid, n8<-n6 sigmoid; output = mean of n1..n8.
+    arch = rnn_arch.RnnArch.from_tokens("0 2 1 0 2 1 2 2 4 0 5 0 3 2 6 2")
+    text = to_dot(rnn_graph(arch))
+    reads = {1: 0, 2: 1, 3: 2, 4: 2, 5: 4, 6: 5, 7: 3, 8: 6}
+    expected = {("x", "n0", False), ("h_prev", "n0", False)}
+    expected |= {(f"n{p}", f"n{k}", False) for k, p in reads.items()}
+    expected |= {(f"n{k}", "out", False) for k in range(1, 9)}
+    assert _dot_edges(text) == expected
+    acts = {1: "sigmoid", 2: "tanh", 3: "relu", 4: "sigmoid", 5: "tanh", 6: "tanh",
+            7: "sigmoid", 8: "sigmoid"}
+    for k, act in acts.items():
+        assert f'label="n{k}: {act}"' in text

@@ -33,7 +33,7 @@ DUMMY_SIZE = 8         # a waypoint's footprint across the flow
 CLUSTER_PAD, CLUSTER_TITLE, CLUSTER_GAP = 14, 22, 26
 MARGIN, TITLE_HEIGHT = 12, 26
 SWEEPS = 16
-CURVE_SAMPLES = 12
+CURVE_SAMPLES = 16
 
 Point = Tuple[float, float]
 

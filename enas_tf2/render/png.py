@@ -8,6 +8,7 @@ text; Pillow's built-in scalable font is used (its bitmap font when FreeType is 
 from __future__ import annotations
 
 import io
+import math
 from typing import Optional
 
 import numpy as np
@@ -29,6 +30,28 @@ def _scaled(points, s):
     return [(x * s, y * s) for x, y in points]
 
 
+def _dashes(points, on: float, off: float):
+    """Pieces of a polyline that are drawn for a dash pattern of `on`/`off` pixels (the same
+    pattern as the SVG's ``stroke-dasharray``), measured along the line."""
+    pieces, current, drawing, left = [], [points[0]], True, on
+    for (x0, y0), (x1, y1) in zip(points, points[1:]):
+        length = math.hypot(x1 - x0, y1 - y0)
+        pos = 0.0
+        while length - pos > left:
+            pos += left
+            t = pos / length
+            cut = (x0 + (x1 - x0) * t, y0 + (y1 - y0) * t)
+            if drawing:
+                pieces.append(current + [cut])
+            current, drawing = [cut], not drawing
+            left = on if drawing else off
+        left -= length - pos
+        current.append((x1, y1))
+    if drawing and len(current) > 1:
+        pieces.append(current)
+    return pieces
+
+
 def layout_to_image(lay: Layout, scale: float = 2.0) -> Image.Image:
     """An RGB Pillow image of an already computed layout."""
     s = scale
@@ -45,9 +68,8 @@ def layout_to_image(lay: Layout, scale: float = 2.0) -> Image.Image:
         pts = _scaled(p.points, s)
         width = max(1, int(1.3 * s))
         if p.style == "dashed":
-            for i, (a, b) in enumerate(zip(pts, pts[1:])):
-                if i % 2 == 0:
-                    draw.line([a, b], fill="#546e7a", width=width)
+            for piece in _dashes(pts, 5 * s, 3 * s):
+                draw.line(piece, fill="#546e7a", width=width)
         else:
             draw.line(pts, fill="#546e7a", width=width, joint="curve")
         draw.polygon(_scaled(arrow_head(p.points), s), fill="#546e7a")
