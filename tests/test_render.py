@@ -216,3 +216,23 @@ def test_rnn_cell_published_enas_lm():
             7: "sigmoid", 8: "sigmoid"}
     for k, act in acts.items():
         assert f'label="n{k}: {act}"' in text
+
+
+def test_tensorboard_image_summary_round_trip(published, tmp_path):
+    import tensorflow as tf
+
+    from enas_tf2.render.tensorboard import write_arch_image
+    writer = tf.summary.create_file_writer(str(tmp_path))
+    write_arch_image(writer, published, step=7, max_side=640)
+    write_arch_image(None, published, step=8)            # non-chief: nothing, no error
+    events = [str(p) for p in tmp_path.iterdir()]
+    found = []
+    for event in tf.compat.v1.train.summary_iterator(events[0]):
+        for value in event.summary.value:
+            if value.tag == "arch/best_so_far":
+                # An image summary tensor holds [width, height, encoded PNG].
+                width, height, png = tf.make_ndarray(value.tensor)[:3]
+                found.append((event.step, int(width), int(height), png[:8]))
+    assert len(found) == 1
+    step, width, height, magic = found[0]
+    assert step == 7 and max(width, height) == 640 and magic == b"\x89PNG\r\n\x1a\n"
