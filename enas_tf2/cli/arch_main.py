@@ -130,7 +130,7 @@ def _render(source: str) -> None:
 
     _, arch, folder = _load(source)
     directory = FLAGS.output_dir or folder or "."
-    for fmt, path in render_arch_files(arch, directory, FLAGS.name, FLAGS.formats).items():
+    for path in render_arch_files(arch, directory, FLAGS.name, FLAGS.formats).values():
         print(f"wrote {path}")
 
 

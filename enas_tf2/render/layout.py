@@ -18,7 +18,7 @@ character), which the SVG font honours and the PNG font stays within.
 
 from __future__ import annotations
 
-from typing import Dict, List, NamedTuple, Optional, Tuple
+from typing import Dict, List, NamedTuple, Tuple
 
 from enas_tf2.errors import EnasError
 from enas_tf2.render.arch_graph import ArchGraph

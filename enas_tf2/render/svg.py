@@ -37,7 +37,7 @@ def layout_to_svg(lay: Layout, element_id: str = "") -> str:
     out = [f'<svg xmlns="http://www.w3.org/2000/svg"{ident} width="{_fmt(lay.width)}" '
            f'height="{_fmt(lay.height)}" viewBox="0 0 {_fmt(lay.width)} {_fmt(lay.height)}" '
            f'font-family="{_FONT}" font-size="{FONT_SIZE}">',
-           f'<rect width="100%" height="100%" fill="white"/>']
+           '<rect width="100%" height="100%" fill="white"/>']
     if lay.title:
         out.append(f'<text class="title" x="{_fmt(lay.width / 2)}" y="24" text-anchor="middle" '
                    f'font-size="{FONT_SIZE + 3}" font-weight="bold">{escape(lay.title)}</text>')

@@ -16,6 +16,7 @@ from typing import Any, Dict, List, Optional
 
 from enas_tf2.report import health
 from enas_tf2.report.run_folder import RunFolder
+from enas_tf2.training.run_log import format_duration
 
 # What is known about the task when nothing says otherwise (image classification).
 DEFAULT_TASK = {"score": "accuracy", "higher_is_better": True, "unit": "img",
@@ -35,15 +36,6 @@ def _num(value) -> Optional[float]:
 
 def _mean(values: List[float]) -> Optional[float]:
     return sum(values) / len(values) if values else None
-
-
-def _fmt_duration(seconds: float) -> str:
-    seconds = int(max(0, seconds))
-    if seconds >= 3600:
-        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
-    if seconds >= 60:
-        return f"{seconds // 60}m{seconds % 60:02d}s"
-    return f"{seconds}s"
 
 
 class SearchSummary:
@@ -202,7 +194,7 @@ class SearchSummary:
             seen = int(per_step) * last_step
         unit = "images" if self.task.get("unit") == "img" else "tokens"
         return {"epochs": len(self.rows), "steps": last_step, "wall_seconds": round(seconds, 2),
-                "wall_time": _fmt_duration(seconds), f"{unit}_seen": seen,
+                "wall_time": format_duration(seconds), f"{unit}_seen": seen,
                 "controller_samples": sum(len(v) for v in self.rewards.values())}
 
     def last_values(self) -> Dict[str, Any]:
