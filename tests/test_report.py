@@ -249,3 +249,15 @@ def test_report_in_headless_chromium(tmp_path):
     # Drawn, not blank: the cell picture's conv blue and the charts' first line colour show.
     assert (0x90, 0xCA, 0xF9) in colours and (0x1F, 0x77, 0xB4) in colours
     assert len(colours) > 200
+
+
+def test_long_search_page_stays_light(tmp_path):
+    # 40 epochs x 300 controller samples: the sample plot shows an even subset, all epochs kept.
+    _write_run(str(tmp_path), epochs=40, per_epoch=300, op_hist=True)
+    write_search_outputs(str(tmp_path), log=False)
+    page = open(tmp_path / "report.html", encoding="utf-8").read()
+    start = page.index('id="plot-reward-samples"')
+    figure = page[start:page.index("</figure>", start)]
+    points = figure.count("<circle")
+    assert 40 * 50 <= points <= 4000 and "at most 100 per epoch" in figure
+    assert len(page) < 2_000_000

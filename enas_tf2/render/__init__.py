@@ -2,7 +2,8 @@
 
 Hooks for the training loops:
 
-* `tensorboard_image(arch)` → ``uint8 [H, W, 3]`` for ``tf.summary.image`` (add a batch axis);
+* `tensorboard_image(arch)` → ``uint8 [H, W, 3]`` for ``tf.summary.image`` (add a batch axis),
+  or `enas_tf2.render.tensorboard.write_arch_image(writer, arch, step)` to write it;
 * `render_arch_files(arch, directory)` → writes ``arch.png`` and ``arch.svg`` (and ``arch.dot`` on
   request) into a run or export folder and returns their paths.
 """

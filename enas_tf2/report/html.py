@@ -11,12 +11,14 @@ them.
 from __future__ import annotations
 
 import html
+import math
 import time
 from typing import List, Optional, Tuple
 
 from enas_tf2.report.summary import SearchSummary
 from enas_tf2.report.svg_chart import line_chart, stacked_bars, strip_chart
 
+MAX_SAMPLE_POINTS = 4000
 _STYLE = """
 body { font-family: sans-serif; margin: 24px auto; max-width: 1540px; color: #212121; }
 h1 { margin-bottom: 4px; } .meta { color: #616161; margin-top: 0; }
@@ -66,12 +68,17 @@ def plots(summary: SearchSummary) -> List[Tuple[str, str, str]]:
                     line_chart("chart-reward", "controller reward", reward, y_label="reward")))
     if summary.rewards:
         keys = sorted(summary.rewards)
-        px = [e + 1 for e in keys for _ in summary.rewards[e]]
-        py = [r for e in keys for r in summary.rewards[e]]
-        out.append(("plot-reward-samples", "Every controller sample's reward: the spread is "
-                    "REINFORCE's signal.", line_chart("chart-reward-samples", "reward per "
-                                                      "sample", [("sample", px, py)],
-                                                      y_label="reward", lines=False)))
+        # A long search samples 10^5 architectures: an evenly spread subset keeps the page light.
+        cap = max(5, MAX_SAMPLE_POINTS // len(keys))
+        shown = {e: summary.rewards[e][::math.ceil(len(summary.rewards[e]) / cap)] for e in keys}
+        px = [e + 1 for e in keys for _ in shown[e]]
+        py = [r for e in keys for r in shown[e]]
+        note = "" if len(py) == sum(map(len, summary.rewards.values())) else \
+            f" (an even subset of at most {cap} per epoch)"
+        out.append(("plot-reward-samples", "The controller samples' rewards" + note + ": their "
+                    "spread is REINFORCE's signal.", line_chart(
+                        "chart-reward-samples", "reward per sample", [("sample", px, py)],
+                        y_label="reward", lines=False)))
     for key, pid, title, caption in (
             ("entropy", "plot-entropy", "controller entropy", "Entropy of the controller's "
              "samples: a collapse to ~0 means it stopped exploring."),

@@ -84,9 +84,8 @@ class _Frame:
             out.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" '
                        f'stroke="#e5e5e5"/><text x="{LEFT - 5}" y="{y + 4:.1f}" '
                        f'text-anchor="end">{text}</text>')
-        for t, text in zip(self.xticks, tick_labels(self.xticks)) if x_ticks else ():
-            if integer_x and t != int(t):
-                continue
+        xticks = [t for t in self.xticks if not integer_x or t == int(t)] if x_ticks else []
+        for t, text in zip(xticks, tick_labels(xticks)):
             x = self.px(t)
             out.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{self.bottom}" '
                        f'y2="{self.bottom + 4}" stroke="#555"/><text x="{x:.1f}" '
