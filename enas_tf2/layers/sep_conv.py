@@ -1,4 +1,5 @@
-"""Separable convolution as ENAS uses it: {ReLU -> depthwise kxk -> pointwise 1x1 -> BN} twice.
+"""Separable convolution as ENAS uses it: {ReLU -> depthwise kxk -> pointwise 1x1 -> BN} twice
+(micro), or once (the macro space's separable ops, `SepConv(repeats=1)`).
 
 The stride (2 in reduction cells when the input is a cell input) is applied only on the first
 repetition (docs/enas_reference.md §1.2). The raw functional forms below take the weights as tensors so the
@@ -38,20 +39,24 @@ def sep_conv(x, depthwise_kernels, pointwise_kernels, scales, offsets, stride: i
 
 
 class SepConv(keras.layers.Layer):
-    """ENAS separable convolution: {ReLU -> depthwise kxk -> pointwise 1x1 -> BN} x 2.
+    """ENAS separable convolution: {ReLU -> depthwise kxk -> pointwise 1x1 -> BN} x `repeats`.
 
     Args:
-        filters: output channels F of both pointwise convs.
-        kernel_size: 3 or 5 in the micro space.
+        filters: output channels F of every pointwise conv.
+        kernel_size: 3 or 5 in the micro and macro spaces.
         strides: 1 or 2, applied to the first depthwise conv only.
         batch_stats_only: BN mode, see :class:`BatchNorm`.
+        repeats: 2 (micro) or 1 (macro).
     """
 
     def __init__(self, filters: int, kernel_size: int, strides: int = 1,
-                 batch_stats_only: bool = False, **kwargs):
+                 batch_stats_only: bool = False, repeats: int = 2, **kwargs):
         super().__init__(**kwargs)
         if strides not in (1, 2):
             raise EnasError(f"SepConv strides must be 1 or 2, got {strides}")
+        if repeats not in (1, 2):
+            raise EnasError(f"SepConv repeats must be 1 or 2, got {repeats}")
+        self.repeats = int(repeats)
         self.filters = int(filters)
         self.kernel_size = int(kernel_size)
         self.strides = int(strides)
@@ -59,8 +64,8 @@ class SepConv(keras.layers.Layer):
         # Sub-layers follow this layer's dtype policy (Keras does not propagate it by itself).
         self.bn_1 = BatchNorm(batch_stats_only=batch_stats_only, name="bn_1",
                               dtype=self.dtype_policy)
-        self.bn_2 = BatchNorm(batch_stats_only=batch_stats_only, name="bn_2",
-                              dtype=self.dtype_policy)
+        self.bn_2 = (BatchNorm(batch_stats_only=batch_stats_only, name="bn_2",
+                               dtype=self.dtype_policy) if self.repeats == 2 else None)
 
     def build(self, input_shape):
         channels = input_shape[-1]
@@ -70,17 +75,21 @@ class SepConv(keras.layers.Layer):
                                            name="depthwise_1")
         self.pointwise_1 = self.add_weight(shape=(1, 1, channels, self.filters), initializer=init,
                                            name="pointwise_1")
-        self.depthwise_2 = self.add_weight(shape=(k, k, self.filters, 1), initializer=init,
-                                           name="depthwise_2")
-        self.pointwise_2 = self.add_weight(shape=(1, 1, self.filters, self.filters),
-                                           initializer=init, name="pointwise_2")
+        if self.repeats == 2:
+            self.depthwise_2 = self.add_weight(shape=(k, k, self.filters, 1), initializer=init,
+                                               name="depthwise_2")
+            self.pointwise_2 = self.add_weight(shape=(1, 1, self.filters, self.filters),
+                                               initializer=init, name="pointwise_2")
         out_shape = tuple(input_shape[:-1]) + (self.filters,)
         self.bn_1.build(out_shape)
-        self.bn_2.build(out_shape)
+        if self.repeats == 2:
+            self.bn_2.build(out_shape)
 
     def call(self, x, training=None):
         x = relu_depthwise_pointwise(x, self.depthwise_1, self.pointwise_1, self.strides)
         x = self.bn_1(x, training=training)
+        if self.repeats == 1:
+            return x
         x = relu_depthwise_pointwise(x, self.depthwise_2, self.pointwise_2, 1)
         return self.bn_2(x, training=training)
 
@@ -93,5 +102,5 @@ class SepConv(keras.layers.Layer):
     def get_config(self):
         config = super().get_config()
         config.update(filters=self.filters, kernel_size=self.kernel_size, strides=self.strides,
-                      batch_stats_only=self.batch_stats_only)
+                      batch_stats_only=self.batch_stats_only, repeats=self.repeats)
         return config
