@@ -31,25 +31,26 @@ absl_flags.DEFINE_string("search_for", None, "Search space of a token-string SOU
 absl_flags.DEFINE_multi_string("set", [], "FIELD=VALUE override of the space's config, e.g. "
                                "--set num_layers=15 --set out_filters=36 (a child_ prefix is "
                                "allowed).", flag_values=FLAGS)
-absl_flags.DEFINE_integer("image_size", 32, "show: image height and width the fixed net is built "
+absl_flags.DEFINE_integer("image_size", 32, "Image height and width the fixed net is built "
                           "for.", flag_values=FLAGS)
-absl_flags.DEFINE_integer("num_classes", 10, "show: classes of the fixed net; report: when given, "
+absl_flags.DEFINE_integer("num_classes", 10, "Classes of the fixed net; for report, when given, "
                           "the classes for the child-at-chance check (the search saves them in "
                           "summary.json).", flag_values=FLAGS)
-absl_flags.DEFINE_integer("vocab_size", 10000, "show: vocabulary of a language-model space.",
+absl_flags.DEFINE_integer("vocab_size", 10000, "Vocabulary of a language-model space.",
                           flag_values=FLAGS)
-absl_flags.DEFINE_integer("depth", 2, "show: how many levels of nested layers to list.",
+absl_flags.DEFINE_integer("depth", 2, "How many levels of nested layers to list.",
                           flag_values=FLAGS)
-absl_flags.DEFINE_list("formats", ["png", "svg", "dot"], "render: picture formats to write.",
+absl_flags.DEFINE_list("formats", ["png", "svg", "dot"], "Picture formats to write.",
                        flag_values=FLAGS)
-absl_flags.DEFINE_string("output_dir", None, "render: folder for the pictures (default: the run "
+absl_flags.DEFINE_string("output_dir", None, "Folder for the pictures (default: the run "
                          "folder or the arch.json's folder; the current folder for a token "
                          "string).", flag_values=FLAGS)
-absl_flags.DEFINE_string("name", "arch", "render: file name stem of the pictures.",
+absl_flags.DEFINE_string("name", "arch", "File name stem of the pictures.",
                          flag_values=FLAGS)
 
 GROUPS = (("Input", ("search_for", "set")),
-          ("show", ("image_size", "num_classes", "vocab_size", "depth")),
+          ("show (and report's --num_classes)", ("image_size", "num_classes", "vocab_size",
+                                                  "depth")),
           ("render", ("formats", "output_dir", "name")))
 
 COMMANDS = ("show", "render", "diff", "report")
