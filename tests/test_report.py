@@ -77,7 +77,7 @@ def test_nice_ticks_cover_the_range():
 
 # ---- hand-made run folders ------------------------------------------------------------------
 def _write_run(path, *, epochs=4, per_epoch=6, op_hist=False, ppl=False, entropy_end=13.0,
-               flat=False, child_metric=None):
+               flat=False, child_metric=None, skip_rate=None):
     """A search folder in the format of the search loop (progress, archs, arch.json)."""
     os.makedirs(path, exist_ok=True)
     rng = np.random.default_rng(0)
@@ -104,6 +104,8 @@ def _write_run(path, *, epochs=4, per_epoch=6, op_hist=False, ppl=False, entropy
             row.update(child_acc=metric, valid_acc=metric - 0.05, test_acc=None)
         if op_hist:
             row["op_hist"] = {"identity": 999}   # deliberately not the archs' counts
+        if skip_rate is not None:
+            row["skip_rate"] = skip_rate[e]
         progress.append(row)
     ctrl = [0.6, 0.62, 0.58, 0.61]
     rand = [0.5, 0.49, 0.52, 0.55]
@@ -261,3 +263,15 @@ def test_long_search_page_stays_light(tmp_path):
     points = figure.count("<circle")
     assert 40 * 50 <= points <= 4000 and "at most 100 per epoch" in figure
     assert len(page) < 2_000_000
+
+
+def test_logged_skip_rate_is_plotted_and_checked(tmp_path):
+    _write_run(str(tmp_path), skip_rate=[0.4, 0.6, 0.8, 0.9])
+    warnings = write_search_outputs(str(tmp_path), log=False)
+    assert [w.code for w in warnings] == ["skips_dominate"]
+    s = SearchSummary(RunFolder(str(tmp_path)))
+    assert s.skip_rate == {0: 0.4, 1: 0.6, 2: 0.8, 3: 0.9}
+    parser = _PageParser()
+    parser.feed(open(tmp_path / "report.html", encoding="utf-8").read())
+    assert {k for k, v in parser.figures.items() if v["class"] == "plot"} == \
+        PLOTS | {"plot-skip-rate"}
