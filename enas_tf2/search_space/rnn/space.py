@@ -1,0 +1,69 @@
+"""`RnnSpace`: the PTB recurrent-cell space as the generic loops, CLIs and tools see it."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from enas_tf2.configs.base import ControllerConfig
+from enas_tf2.errors import EnasError
+from enas_tf2.search_space.registry import register_space
+from enas_tf2.search_space.rnn.arch import RnnArch
+from enas_tf2.search_space.rnn.config import RnnConfig
+from enas_tf2.tasks.base import TokenSpec
+
+
+@register_space("rnn", RnnConfig)
+class RnnSpace:
+    """Builds the RNN controller, weight-shared child and fixed language model for one
+    `RnnConfig` (ENAS_SPEC §1.3, §2.4, §5.2).
+
+    The networks follow the language-model calling convention ``logits, new_state =
+    model(tokens, state, [arch,] training=...)``; both have ``initial_state(batch_size)`` (the
+    zero state) and register their regularisation penalty with ``add_loss`` when training (see
+    `lm_base.RnnLanguageModel`).
+    """
+
+    task = "language_model"
+
+    def __init__(self, config: RnnConfig):
+        self.config = config
+
+    def _check(self, arch: RnnArch) -> RnnArch:
+        c = self.config
+        if arch.cell_variant != c.cell_variant or arch.num_nodes != c.num_nodes:
+            raise EnasError(f"the architecture is a {arch.cell_variant} cell with "
+                            f"{arch.num_nodes} nodes but the RNN space is {c.cell_variant} with "
+                            f"num_nodes={c.num_nodes}")
+        return arch
+
+    def arch_from_tokens(self, text: str) -> RnnArch:
+        return self._check(RnnArch.from_tokens(text, cell_variant=self.config.cell_variant))
+
+    def arch_from_json(self, obj: dict) -> RnnArch:
+        return self._check(RnnArch.from_json(obj))
+
+    def arch_from_array(self, array: np.ndarray) -> RnnArch:
+        return RnnArch.from_array(np.asarray(array), self.config.cell_variant)
+
+    def random_arch(self, seed: int) -> RnnArch:
+        return RnnArch.random(self.config.num_nodes, seed, self.config.cell_variant)
+
+    def build_controller(self, controller_config: ControllerConfig):
+        from enas_tf2.search_space.rnn.controller import RnnController
+        controller = RnnController(num_nodes=self.config.num_nodes, config=controller_config,
+                                   cell_variant=self.config.cell_variant)
+        controller.build()
+        return controller
+
+    def build_child(self, input_spec: TokenSpec):
+        from enas_tf2.search_space.rnn.child import RnnChild
+        child = RnnChild(input_spec.vocab_size, self.config)
+        child.build()
+        return child
+
+    def build_fixed(self, arch: RnnArch, input_spec: TokenSpec, total_steps: int):
+        """The fixed language model (`total_steps` is unused: nothing in it is scheduled)."""
+        from enas_tf2.search_space.rnn.net import RnnLM
+        net = RnnLM(self._check(arch), input_spec.vocab_size, self.config)
+        net.build()
+        return net
