@@ -167,3 +167,18 @@ def test_checkpoint_holds_every_weight(tmp_path):
     path = tf.train.Checkpoint(model=net).save(str(tmp_path / "ckpt"))
     saved = [n for n, _ in tf.train.list_variables(path) if n.startswith("model/")]
     assert len(saved) == len(net.weights)
+
+
+def test_space_refuses_other_layer_counts_and_builds_the_compat_net():
+    from enas_tf2.search_space.macro.config import MacroConfig
+    from enas_tf2.search_space.registry import get_space
+    from enas_tf2.tasks.base import ImageSpec
+    space = get_space("macro", MacroConfig(num_layers=6, out_filters=4, fixed_ops="original"))
+    assert space.task == "image_classification" and space.num_branches == 6
+    with pytest.raises(EnasError, match="has 2 layers but --child_num_layers=6"):
+        space.arch_from_tokens("1 3 0")
+    with pytest.raises(EnasError, match="avg_pool_3x3"):
+        space.build_fixed(COVERING, ImageSpec(9, 9, 3), total_steps=1)
+    arch = space.arch_from_tokens("1  3 1  0 0 1  2 1 0 1  3 1 1 0 1  2 0 1 1 0 1")
+    net = space.build_fixed(arch, ImageSpec(9, 9, 3), total_steps=1)
+    assert _trainable(net) == _formula(_rows(arch), 4, 3, "original")

@@ -26,7 +26,12 @@ def _micro():
                                             use_aux_heads=True, drop_path_keep_prob=0.6))
 
 
-CASES = {"micro": _micro}
+def _macro():
+    from enas_tf2.search_space.macro.config import MacroConfig
+    return _image_case("macro", MacroConfig(num_layers=4, out_filters=4, keep_prob=0.8))
+
+
+CASES = {"micro": _micro, "macro": _macro}
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
