@@ -5,6 +5,9 @@ of the 2 * num_cells slots of a cell selects its input node from a TensorList an
 lowered `tf.switch_case`, so only the sampled op runs (see `shared_cell.py`). Skeleton, calibration
 and head follow docs/enas_reference.md §1.2: stem (3x3 conv to 3F, BN) -> N + 2 cells with reduction cells at
 N // 3 and 2 * (N // 3) + 1 (F doubles there) -> ReLU -> global average pool -> dropout -> dense.
+With ``stem="imagenet"`` the stem is `ImageNetStem` (three stride-2 convs to 3F channels): cell 0
+reads (stem at 1/4, stem at 1/8 of the side) and factorized-reduces the first, so cells run at
+1/8 of the image side (28 px for 224 px photos) instead of the full size.
 
 Deviations from the shipped search code, deliberate:
 
@@ -35,10 +38,10 @@ import tensorflow as tf
 from enas_tf2.errors import EnasError
 from enas_tf2.layers.classifier_head import ClassifierHead
 from enas_tf2.layers.factorized_reduction import FactorizedReduction
+from enas_tf2.layers.conv_bn import ConvBn
 from enas_tf2.layers.list_tracking import ListTrackingMixin
-from enas_tf2.layers.relu_conv_bn import ReluConvBn
-from enas_tf2.layers.stem import Stem
 from enas_tf2.search_space.micro.shared_cell import shared_cell
+from enas_tf2.search_space.micro.stem import build_stem, stem_levels, stem_pair
 from enas_tf2.search_space.micro.weight_banks import SharedCellWeights
 
 
@@ -71,13 +74,16 @@ class MicroChild(ListTrackingMixin, keras.Model):
         out_filters: F of the first stage; doubles at each reduction cell.
         num_classes: logits.
         keep_prob: dropout keep probability before the classifier (``training=True`` only).
+        stem: ``cifar`` (3x3 conv at full resolution) or ``imagenet`` (`ImageNetStem`, cells at
+            1/8 of the side); the space resolves ``--child_stem=auto`` before this.
 
     Call ``build((None, H, W, 3))`` (e.g. under ``strategy.scope()``) to create every variable,
     including those of ops no architecture has sampled yet; variables must exist before tracing.
     """
 
     def __init__(self, num_layers: int = 6, num_cells: int = 5, out_filters: int = 20,
-                 num_classes: int = 10, keep_prob: float = 0.9, **kwargs):
+                 num_classes: int = 10, keep_prob: float = 0.9, stem: str = "cifar",
+                 **kwargs):
         # float32 throughout, also under a global mixed-precision policy: the slot functions
         # are traced for float32 (search runs on CPU, where float16 buys nothing).
         kwargs["dtype"] = "float32"
@@ -92,13 +98,14 @@ class MicroChild(ListTrackingMixin, keras.Model):
         self.out_filters = int(out_filters)
         self.num_classes = int(num_classes)
         self.keep_prob = float(keep_prob)
-        self.stem = Stem(3 * self.out_filters, batch_stats_only=True, name="stem",
-                         dtype="float32")
+        self.stem = build_stem(stem, self.out_filters, batch_stats_only=True, dtype="float32")
+        self.stem_kind = stem
         self.head = ClassifierHead(self.num_classes, self.keep_prob, name="head",
                                    dtype="float32")
         self.cell_weights, self.calibrations = [], []
         self._plan = []   # per cell: (reduction, h0 calibration kind, h1 calibration kind)
-        filters, channels, level = self.out_filters, (3 * self.out_filters,) * 2, (0, 0)
+        filters, channels = self.out_filters, (3 * self.out_filters,) * 2
+        level = stem_levels(stem)
         reductions = reduction_cell_ids(self.num_layers)
         for cell_id in range(self.num_layers + 2):
             reduction = cell_id in reductions
@@ -124,7 +131,7 @@ class MicroChild(ListTrackingMixin, keras.Model):
             return FactorizedReduction(filters, 2, batch_stats_only=True, name=name,
                                        dtype="float32")
         if kind == "conv":
-            return ReluConvBn(filters, batch_stats_only=True, name=name, dtype="float32")
+            return ConvBn(filters, batch_stats_only=True, name=name, dtype="float32")
         return None
 
     def build(self, input_shape):
@@ -134,8 +141,8 @@ class MicroChild(ListTrackingMixin, keras.Model):
                             f"{tuple(input_shape)}")
         batch = input_shape[0]
         self.stem.build(input_shape)
-        stem_shape = self.stem.compute_output_shape(input_shape)
-        shapes = (stem_shape, stem_shape)      # uncalibrated (previous, current) outputs
+        # Uncalibrated (previous, current) output shapes.
+        shapes = stem_pair(self.stem_kind, self.stem.compute_output_shape(input_shape))
         for cell_id, reduction in enumerate(self._plan):
             calibrated = []
             for layer, shape in zip(self.calibrations[cell_id], shapes):
@@ -156,10 +163,10 @@ class MicroChild(ListTrackingMixin, keras.Model):
     def call(self, images, arch, training=False):
         """Logits of ``images`` for the architecture ``arch`` (int32 ``[2, num_cells, 4]``)."""
         arch = tf.convert_to_tensor(arch, dtype=tf.int32)
-        x = self.stem(tf.cast(images, tf.float32), training=training)
         # (previous, current) cell outputs as produced; each cell calibrates its own copies, the
         # next cell again receives the uncalibrated outputs (as the original code does).
-        prev, cur = x, x
+        stem_out = self.stem(tf.cast(images, tf.float32), training=training)
+        prev, cur = stem_pair(self.stem_kind, stem_out)
         for cell_id, reduction in enumerate(self._plan):
             h0, h1 = self._calibrate(cell_id, prev, cur, training)
             prev, cur = cur, shared_cell(h0, h1, arch[int(reduction)],
@@ -178,4 +185,4 @@ class MicroChild(ListTrackingMixin, keras.Model):
     def get_config(self):
         return {"name": self.name, "num_layers": self.num_layers, "num_cells": self.num_cells,
                 "out_filters": self.out_filters, "num_classes": self.num_classes,
-                "keep_prob": self.keep_prob}
+                "keep_prob": self.keep_prob, "stem": self.stem_kind}

@@ -3,7 +3,9 @@
 Skeleton: stem (3x3 conv to 3F → BN) → cells 0..N+1 (reduction cells at N//3 and 2·(N//3)+1,
 where F doubles and the spatial size halves with real stride-2 ops) → ReLU → global average pool
 → dropout → dense without bias. Optional auxiliary head on the first cell after the second
-reduction (trained, fixing pitfall P3). Channels-last throughout (pitfall P11).
+reduction (trained, fixing pitfall P3). Channels-last throughout (pitfall P11). With
+``stem="imagenet"`` the stem is `ImageNetStem` (stride-2 convs to 1/8 of the side) and cell 0
+reads its two outputs (1/4 and 1/8), as in NASNet/DARTS ImageNet models.
 
 It is a separate class from the weight-shared search child but is built from the same layers
 (`enas_tf2.layers`), so a cell computes the same maths in search and in final training.
@@ -22,9 +24,9 @@ from enas_tf2.errors import EnasError
 from enas_tf2.layers.aux_head import AuxHead
 from enas_tf2.layers.classifier_head import ClassifierHead
 from enas_tf2.layers.drop_path import DropPath
-from enas_tf2.layers.stem import Stem
 from enas_tf2.search_space.micro.arch import MicroArch
 from enas_tf2.search_space.micro.fixed_cell import FixedCell
+from enas_tf2.search_space.micro.stem import build_stem, stem_pair
 
 
 def reduction_cell_indices(num_layers: int):
@@ -47,6 +49,8 @@ class MicroNet(keras.Model):
         (1.0 = off); the schedule is in `DropPath`.
       use_aux_heads: build the auxiliary head (loss weight is the training loop's business).
       total_steps: number of training steps of the run (drop-path schedule length).
+      stem: ``cifar`` (3x3 conv at full resolution) or ``imagenet`` (`ImageNetStem`); the space
+        resolves ``--child_stem=auto`` before this.
 
     Call contract::
 
@@ -63,7 +67,8 @@ class MicroNet(keras.Model):
 
     def __init__(self, arch, num_layers: int, num_cells: int, out_filters: int,
                  num_classes: int, keep_prob: float = 1.0, drop_path_keep_prob: float = 1.0,
-                 use_aux_heads: bool = False, total_steps: int = 1, **kwargs):
+                 use_aux_heads: bool = False, total_steps: int = 1, stem: str = "cifar",
+                 **kwargs):
         super().__init__(**kwargs)
         if not isinstance(arch, MicroArch):
             raise EnasError(f"MicroNet takes a MicroArch, got {type(arch).__name__}")
@@ -86,7 +91,8 @@ class MicroNet(keras.Model):
         self.aux_head_index = self.reduction_indices[1] + 1
         total_cells = self.num_layers + 2
 
-        self.stem = Stem(3 * self.out_filters, name="stem")
+        self.stem = build_stem(stem, self.out_filters, batch_stats_only=False)
+        self.stem_kind = stem
         # Each cell is a named attribute, not a list item: `tf.train.Checkpoint` does not follow
         # Keras 3's tracked lists, so weights held only in a list would be silently left out of
         # the training checkpoints.
@@ -112,7 +118,7 @@ class MicroNet(keras.Model):
         """Creates every weight (aux head included) from the image shape ``(B, H, W, 3)``."""
         shape = tuple(input_shape)
         self.stem.build(shape)
-        prev = [self.stem.compute_output_shape(shape)] * 2
+        prev = list(stem_pair(self.stem_kind, self.stem.compute_output_shape(shape)))
         for index, cell in enumerate(self.cells):
             cell.build(prev)
             prev = [prev[1], cell.compute_output_shape(prev)]
@@ -132,8 +138,8 @@ class MicroNet(keras.Model):
         if training and step is None:
             step = self.drop_path_step.value
             self.drop_path_step.assign_add(1)
-        x = self.stem(images, training=training)
-        prev, aux_logits = [x, x], None
+        prev = list(stem_pair(self.stem_kind, self.stem(images, training=training)))
+        aux_logits = None
         for index, cell in enumerate(self.cells):
             x = cell(prev, training=training, step=step)
             prev = [prev[1], x]
@@ -152,7 +158,8 @@ class MicroNet(keras.Model):
                       num_cells=self.num_cells, out_filters=self.out_filters,
                       num_classes=self.num_classes, keep_prob=self.keep_prob,
                       drop_path_keep_prob=self.drop_path_keep_prob,
-                      use_aux_heads=self.use_aux_heads, total_steps=self.total_steps)
+                      use_aux_heads=self.use_aux_heads, total_steps=self.total_steps,
+                      stem=self.stem_kind)
         return config
 
     @classmethod
