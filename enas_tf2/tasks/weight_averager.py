@@ -1,4 +1,4 @@
-"""`WeightAverager`: enas_lm's NT-ASGD-style weight averaging for final training (ENAS_SPEC §5.2)."""
+"""`WeightAverager`: enas_lm's NT-ASGD-style weight averaging in final training (§5.2)."""
 
 from __future__ import annotations
 

@@ -104,7 +104,8 @@ class RnnArch:
         nodes = []
         for k, (raw_prev, raw_func) in enumerate(pairs, start=1):
             at = offset + 2 * (k - 1)
-            prev, func = _parse_token(raw_prev, at, variant), _parse_token(raw_func, at + 1, variant)
+            prev = _parse_token(raw_prev, at, variant)
+            func = _parse_token(raw_func, at + 1, variant)
             if not 0 <= prev <= k - 1:
                 raise EnasError(f"RNN architecture {_position(at, variant)} is {prev} but must "
                                 f"be in [0, {k - 1}]")

@@ -1,4 +1,4 @@
-"""`RnnLM`: the fixed language model of one cell, for final training and export (ENAS_SPEC §5.2)."""
+"""`RnnLM`: the fixed language model of one cell, for final training and export (§5.2)."""
 
 from __future__ import annotations
 
