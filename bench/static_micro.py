@@ -11,8 +11,8 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from enas_tf2.layers import (AvgPool3x3, BatchNorm, ClassifierHead, FactorizedReduction,
-                             MaxPool3x3, ReluConvBn, SepConv, Stem)
+from enas_tf2.layers import (BatchNorm, ClassifierHead, ConvBn, FactorizedReduction, Pool3x3,
+                             SepConv)
 from enas_tf2.search_space.micro import ops
 from enas_tf2.search_space.micro.arch import MicroArch
 from enas_tf2.search_space.micro.child import calibrate_inputs, reduction_cell_ids
@@ -41,7 +41,7 @@ class StaticMicroModel(keras.Model):
         self.out_filters = out_filters
         self.num_classes = num_classes
         self.keep_prob = keep_prob
-        self.stem = Stem(3 * out_filters, batch_stats_only=True)
+        self.stem = ConvBn(3 * out_filters, kernel_size=3, relu_first=False, batch_stats_only=True)
         self.cells = []
         filters, channels, level = out_filters, (3 * out_filters,) * 2, (0, 0)
         for cell_id in range(num_layers + 2):
@@ -49,9 +49,9 @@ class StaticMicroModel(keras.Model):
             filters *= 2 if reduction else 1
             calib_0 = (FactorizedReduction(filters, 2, batch_stats_only=True)
                        if level[0] < level[1] else
-                       ReluConvBn(filters, batch_stats_only=True) if channels[0] != filters
+                       ConvBn(filters, batch_stats_only=True) if channels[0] != filters
                        else None)
-            calib_1 = (ReluConvBn(filters, batch_stats_only=True) if channels[1] != filters
+            calib_1 = (ConvBn(filters, batch_stats_only=True) if channels[1] != filters
                        else None)
             nodes = arch.cell("reduce" if reduction else "normal")
             slot_layers = []
@@ -87,9 +87,9 @@ class StaticMicroModel(keras.Model):
         if op in ops.SEP_CONV_OPS:
             return SepConv(filters, ops.SEP_CONV_KERNEL_SIZE[op], stride, batch_stats_only=True)
         if op == ops.AVG_POOL_3X3:
-            return AvgPool3x3(stride)
+            return Pool3x3("avg", stride)
         if op == ops.MAX_POOL_3X3:
-            return MaxPool3x3(stride)
+            return Pool3x3("max", stride)
         if stride == 2:
             return FactorizedReduction(filters, 2, batch_stats_only=True)
         return _Identity()

@@ -27,7 +27,8 @@ __version__ = "0.2.0"
 _API = {"search": "api", "train_final": "api", "export": "api", "load_arch": "api",
         "parse_arch": "api", "SearchResult": "api", "FinalResult": "api",
         "get_preset": "configs.presets", "preset_names": "configs.presets",
-        "ExperimentConfig": "configs.base", "EnasError": "errors"}
+        "ExperimentConfig": "configs.base", "EnasError": "errors",
+        "ImageDatasets": "data.images.user_datasets"}
 __all__ = sorted(_API) + ["__version__"]
 
 _keras_objects.install()

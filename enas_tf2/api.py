@@ -39,7 +39,7 @@ class FinalResult:
     output_dir: str
 
 
-def _prepare(cfg: ExperimentConfig):
+def _prepare(cfg: ExperimentConfig, inputs=None):
     """(strategy, space, task, run context) of an experiment; the strategy first, since it may
     split the CPU into logical devices before TensorFlow initialises them."""
     from enas_tf2.search_space.registry import get_space
@@ -49,7 +49,7 @@ def _prepare(cfg: ExperimentConfig):
     space = get_space(cfg.space, cfg.space_config)
     if space.task != cfg.task:
         raise EnasError(f"the {cfg.space} space serves the {space.task} task, not {cfg.task}")
-    task = get_task(cfg.task, cfg.data, cfg.optim)
+    task = get_task(cfg.task, cfg.data, cfg.optim, inputs)
     return strategy, space, task
 
 
@@ -66,12 +66,18 @@ def _explained(task, fn):
         raise explained from None
 
 
-def search(cfg: ExperimentConfig, derive_only: bool = False) -> SearchResult:
-    """Runs (or resumes) the search of `cfg` and derives `arch.json`. With `derive_only`, derives
-    from the newest checkpoint without training."""
+def search(cfg: ExperimentConfig, data=None, derive_only: bool = False) -> SearchResult:
+    """Runs (or resumes) the search of `cfg` and derives `arch.json`.
+
+    Args:
+      cfg: the experiment (e.g. ``get_preset("cifar10_micro_search")`` with fields replaced).
+      data: your own datasets instead of ``cfg.data.data_path``: an `ImageDatasets` (train and
+        validation `tf.data.Dataset`s, see `data/images/user_datasets.py`) for image spaces.
+      derive_only: derive from the newest checkpoint without training.
+    """
     from enas_tf2.training.run_context import RunContext
     from enas_tf2.training.search_loop import SearchLoop
-    strategy, space, task = _prepare(cfg)
+    strategy, space, task = _prepare(cfg, data)
 
     def run():
         loop = SearchLoop(cfg, space, task, RunContext(cfg.run, strategy))
@@ -88,11 +94,13 @@ def search(cfg: ExperimentConfig, derive_only: bool = False) -> SearchResult:
                         arch_json=os.path.join(cfg.run.output_dir, "arch.json"))
 
 
-def train_final(cfg: ExperimentConfig, arch) -> FinalResult:
-    """Trains (or resumes) the fixed network of `arch` (an `Arch` of ``cfg.space``)."""
+def train_final(cfg: ExperimentConfig, arch, data=None) -> FinalResult:
+    """Trains (or resumes) the fixed network of `arch` (an `Arch` of ``cfg.space``); `data` as
+    in `search` (with a validation dataset, the best-validation weights are kept and the test
+    dataset is scored once at the end)."""
     from enas_tf2.training.final_loop import FinalLoop
     from enas_tf2.training.run_context import RunContext
-    strategy, space, task = _prepare(cfg)
+    strategy, space, task = _prepare(cfg, data)
     if getattr(arch, "search_space", None) != cfg.space:
         raise EnasError(f"train_final got a {type(arch).__name__} for the "
                         f"{getattr(arch, 'search_space', '?')} space, but the config is for "
@@ -132,6 +140,12 @@ def load_arch(path: str, space_config: Optional[Any] = None):
     if not isinstance(name, str):
         raise EnasError(f"{path}: no 'search_space' entry; is this an enas_tf2 arch.json?")
     return get_space(name, space_config).arch_from_json(obj)
+
+
+def parse_arch_json(space: str, obj: Dict[str, Any], space_config: Optional[Any] = None):
+    """An architecture of `space` from an `arch.json` object (refused when of another space)."""
+    from enas_tf2.search_space.registry import get_space
+    return get_space(space, space_config).arch_from_json(obj)
 
 
 def parse_arch(space: str, tokens: str, space_config: Optional[Any] = None):

@@ -3,6 +3,7 @@ subset, export, and classify real images with the export in fresh processes."""
 
 import json
 import os
+import re
 
 import pytest
 
@@ -13,6 +14,23 @@ TINY_FINAL = ["--search_for=micro", "--valid_size=200", "--batch_size=16", "--ev
               "--child_num_layers=2", "--child_out_filters=4", "--child_use_aux_heads",
               "--child_drop_path_keep_prob=0.6", "--max_steps_per_epoch=3",
               "--max_eval_batches=2", "--log_every=2", "--nocontroller_training"]
+
+
+def _summary_trainable_params(config) -> int:
+    """"Trainable params" as printed by model.summary() for the run's net, rebuilt here."""
+    import io
+    from contextlib import redirect_stdout
+
+    from enas_tf2.search_space.micro.config import MicroConfig
+    from enas_tf2.search_space.micro.space import MicroSpace
+    from enas_tf2.tasks.base import ImageSpec
+    space = MicroSpace(MicroConfig(**config["space_config"]))
+    net = space.build_fixed(space.arch_from_json(config["arch"]), ImageSpec(32, 32, 10), 10)
+    text = io.StringIO()
+    with redirect_stdout(text):
+        net.summary()
+    match = re.search(r"Trainable params: ([\d,]+)", text.getvalue())
+    return int(match.group(1).replace(",", ""))
 
 
 def test_published_arch_trains_exports_and_predicts(cifar10_dir, flowers_dir, tmp_path):
@@ -27,7 +45,13 @@ def test_published_arch_trains_exports_and_predicts(cifar10_dir, flowers_dir, tm
     result = json.load(open(os.path.join(train_dir, "result.json")))
     assert 0.0 <= result["test_acc"] <= 1.0 and "best_valid_acc" in result
     rows = [json.loads(line) for line in open(os.path.join(train_dir, "progress.jsonl"))]
-    assert [r["epoch"] for r in rows] == [0, 1] and all("valid_acc" in r for r in rows)
+    assert [r["epoch"] for r in rows] == [1, 2] and all("valid_acc" in r for r in rows)
+    # The log's epoch numbers are the progress rows' numbers.
+    assert [int(n) for n in re.findall(r"epoch (\d+)/2 done", train.stderr)] == [1, 2]
+    # The logged parameter count is what model.summary() calls "Trainable params" for this net.
+    logged = int(re.search(r"([\d,]+) trainable parameters", train.stderr).group(1)
+                 .replace(",", ""))
+    assert logged == config["num_params"] == _summary_trainable_params(config)
 
     export = run_cli("export_main", [f"--output_dir={train_dir}", f"--export_dir={export_dir}"])
     assert export.returncode == 0, export.stderr[-3000:]

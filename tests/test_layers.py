@@ -5,8 +5,8 @@ import pytest
 import tensorflow as tf
 
 from enas_tf2.errors import EnasError
-from enas_tf2.layers import (AvgPool3x3, BatchNorm, ClassifierHead, FactorizedReduction,
-                             MaxPool3x3, ReluConvBn, SepConv, Stem, avg_pool_3x3,
+from enas_tf2.layers import (BatchNorm, ClassifierHead, ConvBn, FactorizedReduction, Pool3x3,
+                             SepConv, avg_pool_3x3,
                              factorized_paths, max_pool_3x3, sep_conv)
 
 
@@ -84,7 +84,7 @@ def test_sep_conv_layer_equals_functional_form_and_strides():
 
 def test_relu_conv_bn_by_hand():
     x = tf.constant([-3.0, -1.0, 0.5, 1.0, 2.0, -2.0, 4.0, 0.0], shape=[2, 2, 2, 1])
-    layer = ReluConvBn(1, batch_stats_only=True)
+    layer = ConvBn(1, batch_stats_only=True)
     layer.build(x.shape)
     layer.kernel.assign([[[[2.0]]]])
     conv = 2.0 * np.maximum(x.numpy().ravel(), 0.0)            # ReLU, then the 1x1 conv
@@ -101,8 +101,8 @@ def test_avg_pool_excludes_padding_and_max_pool_values():
     # windows are rows/cols {0, 1, 2} and {2, 3}.
     m = max_pool_3x3(x, 2).numpy()[0, :, :, 0]
     np.testing.assert_array_equal(m, [[10, 11], [14, 15]])
-    assert AvgPool3x3(2)(x).shape == (1, 2, 2, 1)
-    assert MaxPool3x3(1)(x).shape == (1, 4, 4, 1)
+    assert Pool3x3("avg", 2)(x).shape == (1, 2, 2, 1)
+    assert Pool3x3("max", 1)(x).shape == (1, 4, 4, 1)
 
 
 def test_max_pool_gradient_override_inside_branches_of_nested_functions():
@@ -145,13 +145,14 @@ def test_classifier_head_dropout_only_in_training():
 
 
 def test_stem_output_shape():
-    stem = Stem(12, batch_stats_only=True)
+    stem = ConvBn(12, kernel_size=3, relu_first=False, batch_stats_only=True)
     assert stem(_x([2, 9, 7, 3])).shape == (2, 9, 7, 12)
 
 
 @pytest.mark.parametrize("layer", [
     BatchNorm(batch_stats_only=True, momentum=0.8), SepConv(8, 5, 2), FactorizedReduction(6, 1),
-    ReluConvBn(4, batch_stats_only=True), Stem(9), MaxPool3x3(2), AvgPool3x3(1),
+    ConvBn(4, batch_stats_only=True), ConvBn(9, kernel_size=3, relu_first=False),
+    Pool3x3("max", 2), Pool3x3("avg", 1),
     ClassifierHead(7, keep_prob=0.9)], ids=lambda layer: type(layer).__name__)
 def test_get_config_round_trips(layer):
     config = layer.get_config()

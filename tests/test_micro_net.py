@@ -207,7 +207,7 @@ def test_config_round_trip_and_checkpoint_covers_every_variable(tmp_path):
     np.testing.assert_array_equal(twin(images, training=False), net(images, training=False))
 
 
-def test_bad_construction_and_missing_step():
+def test_bad_construction_and_own_drop_path_step():
     with pytest.raises(EnasError, match="num_cells=4"):
         MicroNet(PUBLISHED, num_layers=3, num_cells=4, out_filters=8, num_classes=10)
     with pytest.raises(EnasError, match="even out_filters"):
@@ -217,8 +217,14 @@ def test_bad_construction_and_missing_step():
                  use_aux_heads=True).build((None, 16, 16, 3))
     net = MicroNet(PUBLISHED, num_layers=1, num_cells=5, out_filters=4, num_classes=10,
                    drop_path_keep_prob=0.6, total_steps=10)
-    with pytest.raises(EnasError, match="step"):
+    net.build((None, 32, 32, 3))
+    # Without step=, training calls count themselves (no loop has to know about drop path);
+    # inference calls and calls with an explicit step leave the count alone.
+    for _ in range(3):
         net(tf.zeros([1, 32, 32, 3]), training=True)
+    net(tf.zeros([1, 32, 32, 3]), training=False)
+    net(tf.zeros([1, 32, 32, 3]), training=True, step=7)
+    assert int(net.drop_path_step.numpy()) == 3
 
 
 # Needs its own process: logical CPU devices must be configured before TensorFlow initialises.
@@ -227,6 +233,7 @@ import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 import numpy as np
+from enas_tf2.search_space.micro.arch import MicroArch
 from enas_tf2.search_space.micro.net import MicroNet
 strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
 with strategy.scope():
@@ -257,7 +264,7 @@ print("OK")
 
 
 def test_moving_statistics_stay_identical_across_mirrored_replicas():
-    script = _MIRRORED_SCRIPT.replace("sys_arch", repr(PUBLISHED.tokens()))
+    script = _MIRRORED_SCRIPT.replace("sys_arch", f"MicroArch.from_tokens({PUBLISHED.tokens()!r})")
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           env=env, timeout=300)

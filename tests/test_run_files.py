@@ -14,13 +14,13 @@ from enas_tf2.training.run_log import RunLog, format_duration
 
 def test_progress_rows_of_rerun_epochs_are_dropped(tmp_path):
     log = RunLog(str(tmp_path), resume_epoch=0)
-    for epoch in range(3):
-        log.epoch({"epoch": epoch, "child_loss": 1.0 / (epoch + 1)})
-    # A kill after epoch 2's row but before its checkpoint: the checkpoint says epoch 2 is next.
+    for epoch in (1, 2, 3):
+        log.epoch({"epoch": epoch, "child_loss": 1.0 / epoch})
+    # A kill after epoch 3's row but before its checkpoint: the checkpoint says 2 epochs are done.
     log2 = RunLog(str(tmp_path), resume_epoch=2)
-    log2.epoch({"epoch": 2, "child_loss": 0.3})
+    log2.epoch({"epoch": 3, "child_loss": 0.3})
     rows = read_jsonl(log2.progress_path)
-    assert [r["epoch"] for r in rows] == [0, 1, 2]
+    assert [r["epoch"] for r in rows] == [1, 2, 3]
     assert rows[2]["child_loss"] == 0.3
 
 

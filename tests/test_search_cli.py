@@ -42,14 +42,14 @@ def test_search_runs_resumes_after_kill_and_stops_on_nan(cifar10_dir, tmp_path):
     finally:
         proc.wait(timeout=600)
     assert proc.returncode == -signal.SIGKILL, "".join(seen[-20:])
-    assert _progress_epochs(out) == [0]
+    assert _progress_epochs(out) == [1]
     assert not os.path.exists(os.path.join(out, "arch.json"))
 
     # 2) The same command resumes at epoch 1 and finishes; every epoch is recorded once.
     done = run_cli("cnn_main", args)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "resumed from" in done.stderr and "at epoch 1" in done.stderr
-    assert _progress_epochs(out) == [0, 1, 2]
+    assert _progress_epochs(out) == [1, 2, 3]
     rows = [json.loads(line) for line in open(os.path.join(out, "progress.jsonl"))]
     for key in ("epoch", "step", "child_loss", "child_acc", "valid_acc", "reward_mean",
                 "baseline", "entropy", "seconds"):
@@ -72,7 +72,7 @@ def test_search_runs_resumes_after_kill_and_stops_on_nan(cifar10_dir, tmp_path):
     (line,) = error_lines(nan)
     assert "loss is nan" in line.lower() or "loss is inf" in line.lower()
     assert "Traceback" not in nan.stderr
-    assert _progress_epochs(out) == [0, 1, 2]
+    assert _progress_epochs(out) == [1, 2, 3]
     assert os.path.exists(os.path.join(out, "ckpt", "ckpt-3.index"))
 
 

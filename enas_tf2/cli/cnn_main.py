@@ -22,18 +22,20 @@ LOGGER = logging.getLogger("enas_tf2")
 def main(argv):
     """Search, or final training with --child_fixed_arc / --arch_json."""
     del argv
+    import_tensorflow()        # quietly: the spaces' modules (presets, checks) load it
     parsed = cnn_flags.to_experiment()
     cfg = parsed["config"]
-    import_tensorflow()        # quietly, and only once the flags are known to be good
     from enas_tf2 import api
     if parsed["fixed_arc"] or parsed["arch_json"]:
         if parsed["fixed_arc"]:
             arch = api.parse_arch(cfg.space, parsed["fixed_arc"], cfg.space_config)
         else:
-            arch = api.load_arch(parsed["arch_json"], cfg.space_config)
-            if arch.search_space != cfg.space:
-                raise EnasError(f"--arch_json holds a {arch.search_space} architecture but "
+            obj = api.load_arch_json(parsed["arch_json"])
+            if obj.get("search_space") != cfg.space:
+                raise EnasError(f"--arch_json {parsed['arch_json']} holds a "
+                                f"{obj.get('search_space')!r} architecture, but this run is for "
                                 f"--search_for={cfg.space}")
+            arch = api.parse_arch_json(cfg.space, obj, cfg.space_config)
         api.train_final(cfg, arch)
     else:
         api.search(cfg, derive_only=parsed["derive_only"])

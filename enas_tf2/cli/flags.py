@@ -74,6 +74,10 @@ F.DEFINE_integer("child_num_cells", 5, "Micro: searched nodes per cell.")
 F.DEFINE_integer("child_out_filters", 20, "Filters of the first stage (doubled per reduction).")
 F.DEFINE_integer("child_num_branches", 5, "Candidate ops per slot; fixed by the space (micro 5, "
                  "macro 6); accepted for old scripts and checked.")
+F.DEFINE_enum("child_stem", "cifar", ["cifar", "imagenet", "auto"],
+              "Stem before the first cell: 'cifar' (3x3 conv at full resolution, the original), "
+              "'imagenet' (stride-2 convs to ~1/8 of the input: large photos fit in memory), "
+              "'auto' (cifar up to 64 px, imagenet above).")
 F.DEFINE_float("child_keep_prob", 0.9, "Dropout keep probability before the classifier.")
 F.DEFINE_float("child_drop_path_keep_prob", 0.6, "Micro final training: drop-path keep "
                "probability reached at the last cell and step (1.0 = off). Not used in search.")
@@ -124,6 +128,7 @@ HELP_GROUPS = (
                                     "jit_compile")),
     ("Child network and its training", (
         "child_num_layers", "child_num_cells", "child_out_filters", "child_num_branches",
+        "child_stem",
         "child_keep_prob", "child_drop_path_keep_prob", "child_use_aux_heads", "child_l2_reg",
         "child_grad_bound", "child_lr_cosine", "child_lr", "child_lr_dec_every",
         "child_lr_dec_rate", "child_lr_max", "child_lr_min", "child_lr_T_0", "child_lr_T_mul")),
@@ -163,6 +168,7 @@ FIELDS = {
     "child_num_cells": ("space_config", "num_cells", None),
     "child_out_filters": ("space_config", "out_filters", None),
     "child_keep_prob": ("space_config", "keep_prob", None),
+    "child_stem": ("space_config", "stem", None),
     "child_drop_path_keep_prob": ("space_config", "drop_path_keep_prob", None),
     "child_use_aux_heads": ("space_config", "use_aux_heads", None),
     "controller_op_tanh_reduce": ("space_config", "op_tanh_reduce", None),

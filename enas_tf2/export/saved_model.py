@@ -8,7 +8,7 @@ The export directory holds:
   `preprocess_for_eval` the input pipeline uses for evaluation) and return ``probabilities``
   float32 [B, C], ``classes`` int64 [B] and ``class_names`` string [B].
 - ``model.keras``: the bare network (standardised images in, logits out), for Keras users;
-- ``arch.json`` (the architecture), ``labels.json`` (``class_names``) and ``preprocessing.json``
+- ``arch.json`` (the architecture) with its picture ``arch.png``/``arch.svg``, ``labels.json`` (``class_names``) and ``preprocessing.json``
   (``image_size``, ``mean``, ``std``) needed to feed ``model.keras`` correctly.
 """
 
@@ -24,6 +24,7 @@ from enas_tf2.data.images.preprocess import preprocess_for_eval
 from enas_tf2.errors import EnasError
 from enas_tf2.export.trained_run import TrainedRun, load_trained_run
 from enas_tf2.json_file import write_json
+from enas_tf2.render import render_arch_files
 
 SIGNATURE_ENCODED = "serving_default"
 SIGNATURE_PIXELS = "serving_images"
@@ -96,6 +97,7 @@ def export_trained(run: TrainedRun, export_dir: str) -> None:
     tf.saved_model.save(root, export_dir, signatures=signatures,
                         options=tf.saved_model.SaveOptions(experimental_custom_gradients=False))
     run.net.save(os.path.join(export_dir, KERAS_FILE))
+    render_arch_files(run.arch, export_dir)
     write_json(os.path.join(export_dir, ARCH_FILE), run.arch_json)
     write_json(os.path.join(export_dir, LABELS_FILE),
                 {"class_names": run.class_names, "num_classes": len(run.class_names)})

@@ -33,6 +33,7 @@ class TrainedRun:
     train_dir: str
     checkpoint: str                  # checkpoint prefix the weights came from
     net: keras.Model                 # built, restored, without the training-only aux head
+    arch: object                     # the space's `Arch`
     arch_json: dict
     image_size: Tuple[int, int]      # (H, W) the network was trained at
     mean: Tuple[float, float, float]  # [0, 1] pixel units
@@ -109,7 +110,7 @@ def load_trained_run(train_dir: str) -> TrainedRun:
     except (AssertionError, ValueError, tf.errors.OpError) as err:
         raise EnasError(f"checkpoint {checkpoint} does not match the network described by "
                         f"{RUN_CONFIG_FILE} ({str(err).strip().splitlines()[0][:200]})") from None
-    return TrainedRun(train_dir=train_dir, checkpoint=checkpoint, net=net,
+    return TrainedRun(train_dir=train_dir, checkpoint=checkpoint, net=net, arch=arch,
                       arch_json=config["arch"], image_size=(height, width),
                       mean=tuple(float(v) for v in data["mean"]),
                       std=tuple(float(v) for v in data["std"]),

@@ -4,18 +4,16 @@ Each module holds one layer class and, where the weight-shared child needs it, a
 form that takes the weights as tensors, so both models run exactly the same maths.
 """
 
-from enas_tf2.layers.avg_pool import AvgPool3x3, avg_pool_3x3
 from enas_tf2.layers.batch_norm import BatchNorm, fused_batch_norm
 from enas_tf2.layers.classifier_head import ClassifierHead
 from enas_tf2.layers.factorized_reduction import (FactorizedReduction, factorized_paths,
                                                   factorized_reduction)
-from enas_tf2.layers.max_pool import MaxPool3x3, max_pool_3x3
-from enas_tf2.layers.relu_conv_bn import ReluConvBn, relu_conv_bn
+from enas_tf2.layers.conv_bn import ConvBn, relu_conv_bn
+from enas_tf2.layers.pool import Pool3x3, avg_pool_3x3, max_pool_3x3
 from enas_tf2.layers.sep_conv import SepConv, relu_depthwise_pointwise, sep_conv
-from enas_tf2.layers.stem import Stem
 
 __all__ = [
-    "AvgPool3x3", "BatchNorm", "ClassifierHead", "FactorizedReduction", "MaxPool3x3",
-    "ReluConvBn", "SepConv", "Stem", "avg_pool_3x3", "factorized_paths", "factorized_reduction",
+    "BatchNorm", "ClassifierHead", "ConvBn", "FactorizedReduction", "Pool3x3", "SepConv",
+    "avg_pool_3x3", "factorized_paths", "factorized_reduction",
     "fused_batch_norm", "max_pool_3x3", "relu_conv_bn", "relu_depthwise_pointwise", "sep_conv",
 ]

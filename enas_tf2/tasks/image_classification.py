@@ -34,34 +34,49 @@ def count_correct(logits, labels) -> tf.Tensor:
     return tf.reduce_sum(tf.cast(hits, tf.float32))
 
 
+def classification_stats(logits, labels) -> Dict[str, tf.Tensor]:
+    """Sum-able ``correct``/``count`` of one batch."""
+    return {"correct": count_correct(logits, labels),
+            "count": tf.cast(tf.size(labels), tf.float32)}
+
+
 class ImageClassificationTask:
     """Image classification on a `DataConfig` input with an `OptimizerConfig` recipe.
 
     Args:
       data: where the images are and how they are batched (GLOBAL batch sizes).
       optim: child optimizer, schedule, L2 and auxiliary-loss weight.
+      inputs: the user's own datasets (`ImageDatasets`, Python API); then ``data.dataset`` and
+        ``data.data_path`` are not read.
     """
 
     name = "image_classification"
     metrics = TaskMetrics(score="accuracy", higher_is_better=True, unit="img",
                           train_metric="acc")
 
-    def __init__(self, data: DataConfig, optim: OptimizerConfig):
+    def __init__(self, data: DataConfig, optim: OptimizerConfig, inputs=None):
         self.data_cfg = data
         self.optim = optim
+        self.inputs = inputs
         self.global_batch = data.batch_size
 
     # ---- input ---------------------------------------------------------------------------------
     def build_data(self, num_replicas: int) -> DataBundle:
         """CIFAR-10 or a converted folder, streamed (see `data/images/pipeline.py`)."""
-        from enas_tf2.data.images.pipeline import build_data
         for flag, size in (("--batch_size", self.data_cfg.batch_size),
                            ("--eval_batch_size", self.data_cfg.eval_batch_size)):
             if size <= 0 or size % num_replicas:
                 raise EnasError(f"{flag}={size} is not divisible by the {num_replicas} replicas "
                                 f"of the strategy; use a multiple of {num_replicas}")
-        images = build_data(self.data_cfg)
+        if self.inputs is not None:
+            from enas_tf2.data.images.user_datasets import build_from_datasets
+            images = build_from_datasets(self.data_cfg, self.inputs)
+        else:
+            from enas_tf2.data.images.pipeline import build_data
+            images = build_data(self.data_cfg)
         height, width, channels = images.image_shape
+        # ceil, as the original's steps per epoch (docs/enas_reference.md §3); the training
+        # stream is infinite, so the last step of an epoch simply starts the next pass.
         steps = -(-images.counts["train"] // self.data_cfg.batch_size)
         return DataBundle(
             train=images.train, valid=images.valid, test=images.test, reward=images.reward,
@@ -115,17 +130,12 @@ class ImageClassificationTask:
             loss += self.optim.aux_weight * self._ce(labels, aux_logits)
         l2 = tf.add_n([tf.reduce_sum(tf.square(tf.cast(v, tf.float32))) for v in variables])
         total = loss + self.optim.l2_reg * l2 / replicas
-        return total, self._stats(logits, labels)
+        return total, classification_stats(logits, labels)
 
     def eval_stats(self, forward, batch) -> Dict[str, tf.Tensor]:
         images, labels = batch
         logits, _ = split_outputs(forward(images, training=False))
-        return self._stats(logits, labels)
-
-    @staticmethod
-    def _stats(logits, labels):
-        return {"correct": count_correct(logits, labels),
-                "count": tf.cast(tf.size(labels), tf.float32)}
+        return classification_stats(logits, labels)
 
     def score(self, stats: Dict[str, float]) -> float:
         """Accuracy of summed statistics."""

@@ -12,9 +12,11 @@ _TASKS = {
 }
 
 
-def get_task(name: str, data, optim):
-    """Builds task `name` from its data config and the optimizer config."""
+def get_task(name: str, data, optim, inputs=None):
+    """Builds task `name` from its data config and the optimizer config; `inputs` are datasets
+    the user handed to the Python API (the task's own type, e.g. `ImageDatasets`), or None."""
     if name not in _TASKS:
         raise EnasError(f"unknown task {name!r}; choose one of {', '.join(sorted(_TASKS))}")
     module, cls = _TASKS[name]
-    return getattr(importlib.import_module(module), cls)(data, optim)
+    task_cls = getattr(importlib.import_module(module), cls)
+    return task_cls(data, optim) if inputs is None else task_cls(data, optim, inputs=inputs)

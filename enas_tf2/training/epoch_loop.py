@@ -25,14 +25,14 @@ def run_epochs(run_epoch: Callable[[int], Dict], *, epoch_var, num_epochs: int,
                eval_keys=()) -> int:
     """Runs epochs from ``epoch_var`` up to `num_epochs`; returns the epoch reached.
 
-    `run_epoch(epoch)` returns the epoch's record; `extra()` adds counters read after it (step,
-    baseline). The record's ``epoch`` is the 0-based index of the epoch just run; the log line
-    says "epoch N done" with N = index + 1, as the per-step lines count epochs from 1.
+    `run_epoch(epoch)` (0-based index) returns the epoch's record; `extra()` adds counters read
+    after it (step, baseline). The record's ``epoch`` is the epoch's NUMBER, counted from 1 as in
+    every log line ("epoch 3/10 done" is the row with ``"epoch": 3``).
     """
     epoch = int(epoch_var.numpy())
     while epoch < num_epochs:
         start = time.time()
-        record = {"epoch": epoch}
+        record = {"epoch": epoch + 1}
         record.update(run_epoch(epoch))
         epoch += 1
         epoch_var.assign(epoch)

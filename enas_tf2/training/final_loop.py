@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from enas_tf2.configs.base import ExperimentConfig
@@ -28,8 +29,9 @@ from enas_tf2.training.train_phase import PhaseSpec, evaluate_split, train_phase
 
 
 def count_params(model: keras.Model) -> int:
-    """Number of trainable parameters of a built model."""
-    return int(sum(v.numpy().size for v in model.trainable_variables))
+    """Number of trainable parameters of a built model (what ``model.summary()`` reports as
+    "Trainable params")."""
+    return int(sum(int(np.prod(v.shape)) for v in model.trainable_weights))
 
 
 class FinalLoop:
@@ -79,8 +81,19 @@ class FinalLoop:
                 "search_space": space.name, "task": task.name, "arch": arch.to_json(),
                 "space_config": dataclasses.asdict(space.config), "data": self.data.info,
                 "num_params": self.num_params})
+        if ctx.is_chief:
+            self._render(arch)
         self.log.info(f"{space.name} net {arch.tokens()}: {self.num_params:,} trainable "
-                      f"parameters (everything trained, auxiliary head included)")
+                      f"parameters (model.summary()'s 'Trainable params': every weight that "
+                      f"trains, training-only heads such as the auxiliary head included)")
+
+    def _render(self, arch) -> None:
+        """arch.png / arch.svg in the run folder (a drawing problem is logged, never fatal)."""
+        from enas_tf2.render import render_arch_files
+        try:
+            render_arch_files(arch, self.ctx.output_dir)
+        except Exception as err:  # pylint: disable=broad-except
+            self.log.info(f"warning: could not draw the architecture: {err}")
 
     def _score(self, dist_dataset) -> float:
         self.task.reset_state()

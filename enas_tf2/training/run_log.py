@@ -1,8 +1,9 @@
 """What a run tells people and tools: console lines, `progress.jsonl`, `archs.jsonl`, TensorBoard.
 
-Only the chief writes files. `progress.jsonl` holds one JSON object per finished epoch; on resume,
-lines of epochs that will be run again (written after the restored checkpoint) are dropped, so each
-epoch appears exactly once however often the run was killed.
+Only the chief writes files. `progress.jsonl` holds one JSON object per finished epoch, numbered from
+1 as in the log lines; on resume, lines of epochs that will be run again (written after the
+restored checkpoint) are dropped, so each epoch appears exactly once however often the run was
+killed.
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ class RunLog:
     Args:
       output_dir: the run folder.
       is_chief: non-chief workers log to the console only.
-      resume_epoch: first epoch that will run now; progress rows of later epochs are dropped.
+      resume_epoch: epochs already completed (restored from the checkpoint); progress rows of
+        later epochs are dropped.
     """
 
     def __init__(self, output_dir: str, is_chief: bool = True, resume_epoch: int = 0):
@@ -51,7 +53,7 @@ class RunLog:
         self._writer = None
         self._tty = sys.stderr.isatty()
         if is_chief:
-            kept = [r for r in read_jsonl(self.progress_path) if r.get("epoch", -1) < resume_epoch]
+            kept = [r for r in read_jsonl(self.progress_path) if r.get("epoch", 0) <= resume_epoch]
             with open(self.progress_path, "w") as f:
                 f.writelines(json.dumps(r) + "\n" for r in kept)
             self._writer = tf.summary.create_file_writer(os.path.join(output_dir, "tensorboard"))
@@ -88,6 +90,17 @@ class RunLog:
             for key, value in values.items():
                 if value is not None:
                     tf.summary.scalar(prefix + key, float(value))
+
+    def arch_image(self, arch, step: int, name: str = "arch/best_so_far") -> None:
+        """The picture of `arch` as a TensorBoard image (chief only). A drawing problem is
+        logged, never fatal: a picture must not end a long run."""
+        if self._writer is None:
+            return
+        from enas_tf2.render.tensorboard import write_arch_image
+        try:
+            write_arch_image(self._writer, arch, step, name=name)
+        except Exception as err:  # pylint: disable=broad-except
+            LOGGER.warning("warning: could not draw the architecture for TensorBoard: %s", err)
 
     def flush(self) -> None:
         if self._writer is not None:

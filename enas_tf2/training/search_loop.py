@@ -13,6 +13,7 @@ controller beat chance?).
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from typing import Dict, List
 
@@ -84,7 +85,7 @@ class SearchLoop:
                     hist[name] = hist.get(name, 0) + n
                 rewards.append(float(out["reward"]))
                 entropies.append(float(out["entropy"]))
-                records.append({"epoch": epoch, "kind": "controller", "tokens": arch.tokens(),
+                records.append({"epoch": epoch + 1, "kind": "controller", "tokens": arch.tokens(),
                                 "reward": rewards[-1],
                                 self.task.metrics.score: float(out["score"])})
                 self.log.bar(f"epoch {epoch + 1} controller {len(rewards)}/{total} "
@@ -146,8 +147,11 @@ class SearchLoop:
             if self.dist_test is not None:
                 record[f"test_{self.short}"] = self._score_split(self.dist_test,
                                                                  epoch * 100_000 + 50_000)
-            rows = self._sample_and_score(10, [next(self.reward_iter)], epoch, epoch * 1000,
+            rows = self._sample_and_score(10, [next(self.reward_iter)], epoch + 1, epoch * 1000,
                                           "epoch_sample")
+            pick = max if self.task.metrics.higher_is_better else min
+            self.log.arch_image(pick(rows, key=lambda r: r["reward"])["arch"],
+                                int(self.state.step.numpy()))
             for row in rows:
                 self.log.info(f"  arch {row.pop('arch').tokens()}  reward {row['reward']:.4f}")
             self.log.archs(rows)
@@ -200,4 +204,21 @@ class SearchLoop:
                       f"validation batch(es)")
         path = self.ctx.write_json("arch.json", result)
         self.log.info(f"wrote {path}")
+        self._write_report()
         return result
+
+    def _write_report(self) -> None:
+        """arch.png/arch.svg, summary.json and report.html beside arch.json (chief only); the
+        health warnings are logged. A report problem is logged, never fatal."""
+        if not self.ctx.is_chief:
+            return
+        from enas_tf2.report import write_search_outputs
+        metrics = self.task.metrics
+        facts = dict(dataclasses.asdict(self.data.input_spec), score=metrics.score,
+                     higher_is_better=metrics.higher_is_better, unit=metrics.unit,
+                     examples_per_step=self.data.examples_per_step)
+        try:
+            write_search_outputs(self.ctx.output_dir, self.space.name, task=facts)
+            self.log.info(f"wrote the search report {self.ctx.output_dir}/report.html")
+        except Exception as err:  # pylint: disable=broad-except
+            self.log.info(f"warning: could not write the search report: {err}")

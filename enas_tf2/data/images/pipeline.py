@@ -69,7 +69,7 @@ def build_data(cfg: DataConfig) -> ImageData:
 # ---------------------------------------------------------------- shared tail
 
 
-def _finish(dataset: tf.data.Dataset, deterministic: bool) -> tf.data.Dataset:
+def finish(dataset: tf.data.Dataset, deterministic: bool) -> tf.data.Dataset:
     """Prefetch plus the options every dataset gets (DATA auto-sharding, determinism)."""
     dataset = dataset.prefetch(AUTOTUNE)
     options = tf.data.Options()
@@ -78,7 +78,7 @@ def _finish(dataset: tf.data.Dataset, deterministic: bool) -> tf.data.Dataset:
     return dataset.with_options(options)
 
 
-def _train_batches(elements: tf.data.Dataset, cfg: DataConfig, image_size, mean, std,
+def train_batches(elements: tf.data.Dataset, cfg: DataConfig, image_size, mean, std,
                    load_fn) -> tf.data.Dataset:
     """Training batches from ``elements`` (already shuffled and repeated raw elements);
     ``load_fn(raw) -> (image [h, w, 3] in pixel units, int32 label)``. Each image is resized and
@@ -94,7 +94,7 @@ def _train_batches(elements: tf.data.Dataset, cfg: DataConfig, image_size, mean,
 
     dataset = elements.enumerate().map(per_image, num_parallel_calls=AUTOTUNE, deterministic=False)
     dataset = dataset.batch(cfg.batch_size, drop_remainder=True)
-    return _finish(dataset, deterministic=False)
+    return finish(dataset, deterministic=False)
 
 
 # ---------------------------------------------------------------- CIFAR-10 arrays
@@ -142,10 +142,10 @@ def _build_cifar10(cfg: DataConfig, image_size) -> ImageData:
             lambda i: (preprocess_for_eval(tf.gather(images_t, i), image_size, mean, std),
                        tf.gather(labels_t, i)),
             num_parallel_calls=AUTOTUNE, deterministic=not shuffle)
-        return _finish(batches, deterministic=not shuffle)
+        return finish(batches, deterministic=not shuffle)
 
     train_images_t, train_labels_t = constants(train_images, train_labels)
-    train = _train_batches(shuffled_indices(split), cfg, image_size, mean, std,
+    train = train_batches(shuffled_indices(split), cfg, image_size, mean, std,
                            lambda i: (tf.gather(train_images_t, i), tf.gather(train_labels_t, i)))
     valid = reward = None
     if cfg.valid_size:
@@ -232,9 +232,9 @@ def _build_tfrecord(cfg: DataConfig, image_size) -> ImageData:
             return tf.ensure_shape(image, [*image_size, 3]), label
         batches = _records(source, split, shuffle, seed, cfg.shuffle_buffer).map(
             preprocess, num_parallel_calls=AUTOTUNE, deterministic=not shuffle)
-        return _finish(batches.batch(batch_size, drop_remainder=shuffle), not shuffle)
+        return finish(batches.batch(batch_size, drop_remainder=shuffle), not shuffle)
 
-    train = _train_batches(_records(source, "train", True, cfg.seed, cfg.shuffle_buffer), cfg,
+    train = train_batches(_records(source, "train", True, cfg.seed, cfg.shuffle_buffer), cfg,
                            image_size, mean, std, load)
     datasets: Dict[str, Optional[tf.data.Dataset]] = {"valid": None, "test": None, "reward": None}
     for split in ("valid", "test"):

@@ -20,6 +20,9 @@ class MicroConfig:
         `OptimizerConfig.aux_weight`).
       op_tanh_reduce: the controller's op logits use ``tanh_constant / op_tanh_reduce``
         (micro only, docs/enas_reference.md §2.3).
+      stem: ``cifar`` (3x3 conv at full resolution, the original), ``imagenet`` (stride-2
+        convolutions down to about 1/8 of the input before the first cell, as NASNet/DARTS on
+        ImageNet) or ``auto`` (cifar up to 64 px, imagenet above).
     """
     num_layers: int = 6
     num_cells: int = 5
@@ -28,3 +31,4 @@ class MicroConfig:
     drop_path_keep_prob: float = 1.0
     use_aux_heads: bool = False
     op_tanh_reduce: float = 1.0
+    stem: str = "cifar"

@@ -22,10 +22,9 @@ import keras
 import tensorflow as tf
 
 from enas_tf2.errors import EnasError
-from enas_tf2.layers.avg_pool import AvgPool3x3
 from enas_tf2.layers.factorized_reduction import FactorizedReduction
-from enas_tf2.layers.max_pool import MaxPool3x3
-from enas_tf2.layers.relu_conv_bn import ReluConvBn
+from enas_tf2.layers.pool import Pool3x3
+from enas_tf2.layers.conv_bn import ConvBn
 from enas_tf2.layers.sep_conv import SepConv
 from enas_tf2.search_space.micro import ops
 from enas_tf2.search_space.micro.arch import NUM_INPUT_NODES, MicroArch
@@ -60,7 +59,7 @@ class FixedCell(keras.layers.Layer):
         self.drop_path = drop_path
         self.calibrate_0 = None      # created in build: they depend on the input shapes
         self.calibrate_1 = None
-        self.layer_base = ReluConvBn(self.filters, name="layer_base")
+        self.layer_base = ConvBn(self.filters, name="layer_base")
         stride_2 = 2 if self.reduction else 1
         # One layer per (node, slot), in token order; `_drops[k]` says whether slot k's output
         # passes through drop path (every op except identity). Layers are named attributes, not
@@ -85,9 +84,9 @@ class FixedCell(keras.layers.Layer):
         if op in ops.SEP_CONV_OPS:
             return SepConv(self.filters, ops.SEP_CONV_KERNEL_SIZE[op], stride, name=name)
         if op == ops.AVG_POOL_3X3:
-            return AvgPool3x3(stride, name=name)
+            return Pool3x3("avg", stride, name=name)
         if op == ops.MAX_POOL_3X3:
-            return MaxPool3x3(stride, name=name)
+            return Pool3x3("max", stride, name=name)
         if op == ops.IDENTITY:
             if stride == 2:
                 return FactorizedReduction(self.filters, 2, name=name)
@@ -114,9 +113,9 @@ class FixedCell(keras.layers.Layer):
                                 f"may only be twice the second")
             self.calibrate_0 = FactorizedReduction(f, 2, name="calibrate_0")
         elif shape_0[-1] != f:
-            self.calibrate_0 = ReluConvBn(f, name="calibrate_0")
+            self.calibrate_0 = ConvBn(f, name="calibrate_0")
         if shape_1[-1] != f:
-            self.calibrate_1 = ReluConvBn(f, name="calibrate_1")
+            self.calibrate_1 = ConvBn(f, name="calibrate_1")
         node_shape = shape_1[:-1] + (f,)
         if self.calibrate_0 is not None:
             self.calibrate_0.build(shape_0)
