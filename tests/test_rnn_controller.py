@@ -144,3 +144,13 @@ def test_bad_input():
         RnnController(num_nodes=0)
     with pytest.raises(EnasError, match="unknown RNN cell variant"):
         RnnController(num_nodes=2, cell_variant="gru")
+
+
+def test_checkpoint_holds_and_restores_every_weight(tmp_path):
+    source, target = _controller(variant="original"), _controller(variant="original", seed=9)
+    path = tf.train.Checkpoint(model=source).save(str(tmp_path / "ckpt"))
+    saved = [name for name, _ in tf.train.list_variables(path) if name.startswith("model/")]
+    assert len(saved) == len(source.weights) == 7     # lstm, w_1, w_2, v, g_emb, w_emb, w_soft
+    tf.train.Checkpoint(model=target).restore(path).assert_existing_objects_matched()
+    for a, b in zip(source.weights, target.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
