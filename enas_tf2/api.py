@@ -25,7 +25,8 @@ from enas_tf2.errors import EnasError
 class SearchResult:
     """What a search found: the derived architecture and where everything was written."""
     arch: Any                    # the space's `Arch`
-    reward: float                # its score on the derive batches
+    score: float                 # its task score (accuracy, perplexity) on the derive batches
+    reward: float                # its controller reward there (accuracy, 80 / perplexity)
     derive: Dict[str, Any]       # controller vs random comparison (see arch.json)
     output_dir: str
     arch_json: str               # path of arch.json
@@ -39,7 +40,7 @@ class FinalResult:
     output_dir: str
 
 
-def _prepare(cfg: ExperimentConfig, inputs=None):
+def _prepare(cfg: ExperimentConfig, inputs=None, final: bool = False):
     """(strategy, space, task, run context) of an experiment; the strategy first, since it may
     split the CPU into logical devices before TensorFlow initialises them."""
     from enas_tf2.search_space.registry import get_space
@@ -49,7 +50,7 @@ def _prepare(cfg: ExperimentConfig, inputs=None):
     space = get_space(cfg.space, cfg.space_config)
     if space.task != cfg.task:
         raise EnasError(f"the {cfg.space} space serves the {space.task} task, not {cfg.task}")
-    task = get_task(cfg.task, cfg.data, cfg.optim, inputs)
+    task = get_task(cfg.task, cfg.data, cfg.optim, inputs, final=final)
     return strategy, space, task
 
 
@@ -89,7 +90,8 @@ def search(cfg: ExperimentConfig, data=None, derive_only: bool = False) -> Searc
 
     result = _explained(task, run)
     arch = space.arch_from_json(result)
-    return SearchResult(arch=arch, reward=float(result["reward"]), derive=result["derive"],
+    return SearchResult(arch=arch, score=float(result["score"]), reward=float(result["reward"]),
+                        derive=result["derive"],
                         output_dir=cfg.run.output_dir,
                         arch_json=os.path.join(cfg.run.output_dir, "arch.json"))
 
@@ -100,7 +102,7 @@ def train_final(cfg: ExperimentConfig, arch, data=None) -> FinalResult:
     dataset is scored once at the end)."""
     from enas_tf2.training.final_loop import FinalLoop
     from enas_tf2.training.run_context import RunContext
-    strategy, space, task = _prepare(cfg, data)
+    strategy, space, task = _prepare(cfg, data, final=True)
     if getattr(arch, "search_space", None) != cfg.space:
         raise EnasError(f"train_final got a {type(arch).__name__} for the "
                         f"{getattr(arch, 'search_space', '?')} space, but the config is for "

@@ -18,7 +18,7 @@ import time
 from absl import flags as absl_flags
 
 from enas_tf2.data.convert.convert import convert   # TensorFlow-free until the input is validated
-from enas_tf2.cli.entry import run_main
+from enas_tf2.cli.entry import import_tensorflow, run_main
 from enas_tf2.errors import EnasError
 
 # A private FlagValues: `--output_dir`/`--seed` also exist in enas-cnn's flags, and both modules
@@ -62,16 +62,18 @@ def main(argv) -> None:
     del argv
     if not FLAGS.source:
         raise EnasError("no --source given: expected cifar10, image_folder or arrays")
-    # Before TensorFlow's first import (inside `convert`): its C++ log lines (CUDA probing,
-    # libjpeg's "Premature end of JPEG data" for files we list as skipped anyway) would bury the
-    # summary.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    # Before TensorFlow's first import (after the plan, see `before_write`): its C++ error lines
+    # (libjpeg's "Premature end of JPEG data" for files we list as skipped anyway) would bury the
+    # summary. `entry` set level 2 by default; a user's own setting is kept.
+    if os.environ.get("TF_CPP_MIN_LOG_LEVEL") == "2":
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
 
     start = time.monotonic()
     manifest = convert(FLAGS.source, FLAGS.input, FLAGS.output_dir, num_shards=FLAGS.num_shards,
                        max_side=FLAGS.max_side, valid_fraction=FLAGS.valid_fraction,
                        test_fraction=FLAGS.test_fraction, seed=FLAGS.seed, strict=FLAGS.strict,
-                       num_workers=FLAGS.num_workers or None, progress_stream=sys.stderr)
+                       num_workers=FLAGS.num_workers or None, progress_stream=sys.stderr,
+                       before_write=import_tensorflow)
     skipped = manifest["skipped"]
     for entry in skipped[:_MAX_SKIPPED_SHOWN]:
         print(f"skipped {entry['path']}: {entry['reason']}", file=sys.stderr)

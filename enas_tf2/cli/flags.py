@@ -73,7 +73,7 @@ F.DEFINE_integer("child_num_layers", 6, "Micro: N, the network has N+2 cells, tw
 F.DEFINE_integer("child_num_cells", 5, "Micro: searched nodes per cell.")
 F.DEFINE_integer("child_out_filters", 20, "Filters of the first stage (doubled per reduction).")
 F.DEFINE_integer("child_num_branches", 5, "Candidate ops per slot; fixed by the space (micro 5, "
-                 "macro 6); accepted for old scripts and checked.")
+                 "macro 6); accepted for old scripts, checked in searches.")
 F.DEFINE_enum("child_stem", "cifar", ["cifar", "imagenet", "auto"],
               "Stem before the first cell: 'cifar' (3x3 conv at full resolution, the original), "
               "'imagenet' (stride-2 convs to ~1/8 of the input: large photos fit in memory), "
@@ -109,6 +109,10 @@ F.DEFINE_integer("controller_train_steps", 30, "Controller updates per epoch.")
 F.DEFINE_integer("controller_train_every", 1, "Train the controller every N epochs.")
 F.DEFINE_float("controller_skip_target", 0.4, "Macro only: target skip-connection rate.")
 F.DEFINE_float("controller_skip_weight", 0.8, "Macro only: weight of the skip-rate KL penalty.")
+F.DEFINE_enum("child_fixed_ops", "as_named", ["as_named", "original"],
+              "Macro final nets: 'as_named' builds separable convs as separable and both pools; "
+              "'original' reproduces the authors' final nets (separable built as regular conv, "
+              "pools refused).")
 F.DEFINE_bool("controller_sync_replicas", True, "Accepted for old scripts: aggregation is always "
               "done by --controller_num_aggregate.")
 F.DEFINE_bool("controller_search_whole_channels", True, "Accepted for old scripts (always on).")
@@ -128,7 +132,7 @@ HELP_GROUPS = (
                                     "jit_compile")),
     ("Child network and its training", (
         "child_num_layers", "child_num_cells", "child_out_filters", "child_num_branches",
-        "child_stem",
+        "child_stem", "child_fixed_ops",
         "child_keep_prob", "child_drop_path_keep_prob", "child_use_aux_heads", "child_l2_reg",
         "child_grad_bound", "child_lr_cosine", "child_lr", "child_lr_dec_every",
         "child_lr_dec_rate", "child_lr_max", "child_lr_min", "child_lr_T_0", "child_lr_T_mul")),
@@ -174,6 +178,7 @@ FIELDS = {
     "controller_op_tanh_reduce": ("space_config", "op_tanh_reduce", None),
     "controller_skip_target": ("space_config", "skip_target", None),
     "controller_skip_weight": ("space_config", "skip_weight", None),
+    "child_fixed_ops": ("space_config", "fixed_ops", None),
     "child_l2_reg": ("optim", "l2_reg", None), "child_grad_bound": ("optim", "grad_bound", None),
     "child_lr_cosine": ("optim", "lr_cosine", None), "child_lr": ("optim", "lr", None),
     "child_lr_dec_every": ("optim", "lr_dec_every", None),
@@ -234,7 +239,9 @@ def to_experiment(fl=FLAGS) -> dict:
         raise EnasError(f"--search_for={fl.search_for} but --config={fl.config} is a "
                         f"{cfg.space} preset")
     cfg = apply_overrides(cfg, fl, present | ({"seed"} if fl["seed"].present else set()))
-    if fl["child_num_branches"].present:
+    fixed = bool(fl.child_fixed_arc or fl.arch_json)
+    # The architecture fixes the ops of a final run (the original macro final script passes 4).
+    if fl["child_num_branches"].present and not fixed:
         from enas_tf2.search_space.registry import get_space
         expected = get_space(cfg.space, cfg.space_config).num_branches
         if fl.child_num_branches != expected:

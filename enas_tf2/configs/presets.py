@@ -170,3 +170,51 @@ def cifar10_macro_final() -> ExperimentConfig:
         optim=OptimizerConfig(lr_cosine=True, lr_max=0.05, lr_min=0.001, lr_T_0=10,
                               lr_T_mul=2, l2_reg=2e-4),
         run=RunConfig(output_dir="runs/cifar10_macro_final", num_epochs=310, log_every=50))
+
+
+# ---- PTB RNN cell (the corrected enas_lm recipe, docs/enas_reference.md §5.2) ------------------
+
+def smoke_ptb(cfg: ExperimentConfig) -> ExperimentConfig:
+    """A PTB experiment shrunk to CPU minutes: hidden 32 (4 nodes in a search), batch 16, 2
+    epochs of 20 windows, 3 controller updates of 2 samples, capped evaluation."""
+    space = {"embed_size": 32, "hidden_size": 32}
+    if cfg.controller.training:           # a search; final runs keep the arc's node count
+        space["num_nodes"] = 4
+    return _replace(
+        cfg, space_config=space, data={"batch_size": 16, "eval_batch_size": 16},
+        controller={"train_steps": 3, "num_aggregate": 2},
+        run={"num_epochs": 2, "max_steps_per_epoch": 20, "max_eval_batches": 5, "log_every": 10,
+             "derive_num_samples": 5, "output_dir": cfg.run.output_dir + "_smoke"})
+
+
+def _ptb(search: bool) -> ExperimentConfig:
+    from enas_tf2.data.text.config import TextDataConfig
+    from enas_tf2.search_space.rnn.config import RnnConfig
+    from enas_tf2.tasks.language_model import FINAL_OPTIMIZER, SEARCH_OPTIMIZER
+    name = "ptb_rnn_search" if search else "ptb_rnn_final"
+    return ExperimentConfig(
+        space="rnn", task="language_model",
+        space_config=RnnConfig() if search else RnnConfig.enas_lm_final(),
+        data=TextDataConfig(data_path="data/ptb", batch_size=128 if search else 64,
+                            eval_batch_size=128 if search else 64, test_batch_size=1),
+        controller=ControllerConfig(lstm_size=64, init_range=0.01, temperature=5.0,
+                                    tanh_constant=2.25, entropy_weight=1e-5, bl_dec=0.999,
+                                    lr=5e-5, adam_beta1=0.9, adam_epsilon=1e-8, num_aggregate=10,
+                                    train_steps=25, training=search),
+        optim=SEARCH_OPTIMIZER if search else FINAL_OPTIMIZER,
+        run=RunConfig(output_dir=f"runs/{name}", num_epochs=150 if search else 3000,
+                      log_every=100, derive_num_samples=100))
+
+
+@register_preset("ptb_rnn_search", smoke_ptb)
+def ptb_rnn_search() -> ExperimentConfig:
+    """enas_lm search: 9 nodes, hidden 200, batch 128, bptt 35 (variable windows), SGD lr 20
+    with clip 0.1, controller Adam 5e-5 (10 samples x 25 updates per epoch)."""
+    return _ptb(search=True)
+
+
+@register_preset("ptb_rnn_final", smoke_ptb)
+def ptb_rnn_final() -> ExperimentConfig:
+    """enas_lm final training: the published 8-node cell at hidden 800, batch 64, SGD lr 20 with
+    clip 0.25 and NT-ASGD-style averaging, 3000 epochs (enas_lm's value)."""
+    return _ptb(search=False)

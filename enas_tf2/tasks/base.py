@@ -15,7 +15,9 @@ The generic loops (`training/`) know neither the search space nor the modality. 
 * the optimizer and learning-rate schedule, and a per-batch gradient scale (1 for images; the
   language model's ``len / bptt`` for variable-length windows),
 * carried state: `reset_state` at the points the task defines (epoch start, before each controller
-  sample, before each evaluation pass); images carry none.
+  sample, before each evaluation pass); images carry none,
+* optional weight averaging in final training (`after_train_step`, `eval_weights`,
+  `observe_validation`, `checkpoint_items`); no-ops for images.
 
 Models are called through a ``forward`` callable that the loop builds (the shared child bound to
 the sampled architecture, or the fixed net), so the task does not care which one it is.
@@ -92,6 +94,7 @@ class DataBundle:
       reward: infinite dataset of controller-reward batches (None without a validation split).
       input_spec: what the space builds its networks for (image shape and classes, vocabulary).
       steps_per_epoch: training steps that make one epoch.
+      global_batch: rows of one training batch over all replicas (images, or token streams).
       examples_per_step: images or tokens per training step (throughput and cost accounting).
       info: JSON-able facts written into run files (counts, class names, normalisation, ...).
     """
@@ -101,6 +104,7 @@ class DataBundle:
     reward: Optional[tf.data.Dataset]
     input_spec: Any
     steps_per_epoch: int
+    global_batch: int
     examples_per_step: int
     info: Dict[str, Any] = dataclasses.field(default_factory=dict)
 
@@ -147,3 +151,16 @@ class Task(Protocol):
     def explain_error(self, err: Exception) -> Exception:
         """A user-facing `EnasError` for a TensorFlow error met while reading this task's data
         (e.g. a corrupt shard), or `err` itself when it is not about the data."""
+
+    # ---- weight averaging (e.g. the language model's NT-ASGD; no-ops for other tasks) ----
+    def after_train_step(self) -> None:
+        """Called in cross-replica context right after every optimizer step."""
+
+    def eval_weights(self) -> Any:
+        """A context manager around every evaluation pass (swaps averaged weights in)."""
+
+    def observe_validation(self, score: float) -> bool:
+        """Called once after each validation pass of final training with its score."""
+
+    def checkpoint_items(self) -> Dict[str, Any]:
+        """Trackables the task owns that must be saved with the run (e.g. an averager)."""

@@ -9,6 +9,7 @@ and the child optimizer (Nesterov SGD with the cosine-restart or staircase sched
 
 from __future__ import annotations
 
+import contextlib
 from typing import Dict, Tuple
 
 import keras
@@ -48,13 +49,15 @@ class ImageClassificationTask:
       optim: child optimizer, schedule, L2 and auxiliary-loss weight.
       inputs: the user's own datasets (`ImageDatasets`, Python API); then ``data.dataset`` and
         ``data.data_path`` are not read.
+      final: final training rather than a search (the same task either way for images).
     """
 
     name = "image_classification"
     metrics = TaskMetrics(score="accuracy", higher_is_better=True, unit="img",
                           train_metric="acc")
 
-    def __init__(self, data: DataConfig, optim: OptimizerConfig, inputs=None):
+    def __init__(self, data: DataConfig, optim: OptimizerConfig, inputs=None,
+                 final: bool = False):
         self.data_cfg = data
         self.optim = optim
         self.inputs = inputs
@@ -81,7 +84,8 @@ class ImageClassificationTask:
         return DataBundle(
             train=images.train, valid=images.valid, test=images.test, reward=images.reward,
             input_spec=ImageSpec(height, width, images.num_classes, channels),
-            steps_per_epoch=steps, examples_per_step=self.data_cfg.batch_size,
+            steps_per_epoch=steps, global_batch=self.data_cfg.batch_size,
+            examples_per_step=self.data_cfg.batch_size,
             info={"image_size": [height, width], "mean": list(images.mean),
                   "std": list(images.std), "class_names": list(images.class_names),
                   "num_classes": images.num_classes, "counts": dict(images.counts)})
@@ -107,11 +111,32 @@ class ImageClassificationTask:
         return tf.constant(1.0, tf.float32)
 
     # ---- state (none) --------------------------------------------------------------------------
+    # (Explicit `return None` bodies: AutoGraph cannot convert a docstring-only method, and
+    # these are called inside compiled loops.)
     def create_state(self, forward_model, global_batch: int) -> None:
         """Image models carry no state between batches."""
+        return None
 
     def reset_state(self) -> None:
         """Nothing to reset."""
+        return None
+
+    # ---- weight averaging (none) ---------------------------------------------------------------
+    def after_train_step(self) -> None:
+        """No weight averaging for images."""
+        return None
+
+    def eval_weights(self):
+        """Evaluations use the trained weights as they are."""
+        return contextlib.nullcontext(False)
+
+    def observe_validation(self, score: float) -> bool:
+        """Nothing to trigger."""
+        return False
+
+    def checkpoint_items(self) -> Dict[str, object]:
+        """No task state to save."""
+        return {}
 
     # ---- loss and statistics -------------------------------------------------------------------
     def _ce(self, labels, logits):

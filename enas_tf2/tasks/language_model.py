@@ -72,6 +72,8 @@ class LanguageModelTask:
         every evaluation/reward batch from zeros (search: each batch may be another cell).
       average_weights: enas_lm's NT-ASGD-style averaging (final training).
       averaging_patience: its trigger's look-back (enas_lm final: 10).
+      final: final training: the defaults of `carry_eval_state` and `average_weights` become
+        True (enas_lm's final recipe); a search leaves both off.
     """
 
     name = "language_model"
@@ -79,15 +81,16 @@ class LanguageModelTask:
                           train_metric="ppl")
 
     def __init__(self, data: TextDataConfig, optim: OptimizerConfig = SEARCH_OPTIMIZER,
-                 carry_eval_state: bool = False, average_weights: bool = False,
-                 averaging_patience: int = 10):
+                 carry_eval_state: Optional[bool] = None,
+                 average_weights: Optional[bool] = None, averaging_patience: int = 10,
+                 final: bool = False):
         if optim.l2_reg:
             raise EnasError(f"the language model's weight decay is the RNN space's weight_decay; "
                             f"set the optimizer's l2_reg to 0 (got {optim.l2_reg})")
         self.data = data
         self.optim = optim
-        self.carry_eval_state = bool(carry_eval_state)
-        self.average_weights = bool(average_weights)
+        self.carry_eval_state = bool(final if carry_eval_state is None else carry_eval_state)
+        self.average_weights = bool(final if average_weights is None else average_weights)
         self.averaging_patience = int(averaging_patience)
         self.averager: Optional[WeightAverager] = None
         self._model = None
@@ -98,6 +101,11 @@ class LanguageModelTask:
     def build_data(self, num_replicas: int) -> DataBundle:
         """The PTB datasets (`lm_pipeline.build_lm_data`)."""
         return build_lm_data(self.data, num_replicas)
+
+    def explain_error(self, err: Exception) -> Exception:
+        """Text input is read into memory up front (errors surface in `build_data`), so a
+        TensorFlow error met in a step is not about the data: returned unchanged."""
+        return err
 
     def make_optimizer(self, steps_per_epoch: int):
         """Plain SGD (momentum as configured, the recipe's is 0) and its rate schedule."""

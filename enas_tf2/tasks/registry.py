@@ -12,11 +12,16 @@ _TASKS = {
 }
 
 
-def get_task(name: str, data, optim, inputs=None):
+def get_task(name: str, data, optim, inputs=None, final: bool = False):
     """Builds task `name` from its data config and the optimizer config; `inputs` are datasets
-    the user handed to the Python API (the task's own type, e.g. `ImageDatasets`), or None."""
+    the user handed to the Python API (the task's own type, e.g. `ImageDatasets`), or None;
+    `final` says the task serves final training (the language model then carries evaluation
+    state and averages weights)."""
     if name not in _TASKS:
         raise EnasError(f"unknown task {name!r}; choose one of {', '.join(sorted(_TASKS))}")
     module, cls = _TASKS[name]
     task_cls = getattr(importlib.import_module(module), cls)
-    return task_cls(data, optim) if inputs is None else task_cls(data, optim, inputs=inputs)
+    kwargs = {"final": final} if final else {}
+    if inputs is not None:
+        kwargs["inputs"] = inputs
+    return task_cls(data, optim, **kwargs)

@@ -60,11 +60,12 @@ class FinalLoop:
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
             self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
             self.best_score = tf.Variable(float("nan"), trainable=False, name="best_valid_score")
-            task.create_state(self.net, self.data.examples_per_step)
+            task.create_state(self.net, self.data.global_batch)
         self.lr_fn = lambda: float(lr(sgd.iterations - 1))
         self.checkpoint = ctx.checkpoint(model=self.net, optimizer=self.optimizer,
                                          step=self.step, epoch=self.epoch,
-                                         best_valid_score=self.best_score)
+                                         best_valid_score=self.best_score,
+                                         **task.checkpoint_items())
         self.best = ctx.checkpoint("best", max_to_keep=1, model=self.net)
         self.restored = self.checkpoint.restore_latest()
         self.log = ctx.open_log(int(self.epoch.numpy()))
@@ -97,8 +98,9 @@ class FinalLoop:
 
     def _score(self, dist_dataset) -> float:
         self.task.reset_state()
-        return evaluate_split(dist_dataset, lambda i, batch: self.steps.evaluate(batch),
-                              self.task.score, self.run_cfg.max_eval_batches)
+        with self.task.eval_weights():
+            return evaluate_split(dist_dataset, lambda i, batch: self.steps.evaluate(batch),
+                                  self.task.score, self.run_cfg.max_eval_batches)
 
     def _better(self, score: float) -> bool:
         best = float(self.best_score.numpy())
@@ -125,6 +127,8 @@ class FinalLoop:
             if self.dist_valid is not None:
                 score = self._score(self.dist_valid)
                 record[f"valid_{self.short}"] = score
+                if self.task.observe_validation(score):
+                    record["averaging"] = True
                 if self._better(score):
                     self.best_score.assign(score)
                     self.best.save(epoch + 1)

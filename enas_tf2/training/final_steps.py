@@ -56,6 +56,7 @@ class FinalSteps:
         """Runs `num_steps` training steps inside one `tf.function` call."""
         for _ in tf.range(num_steps):
             loss, stats, norm = self.strategy.run(self._replica_train_fn, args=(next(iterator),))
+            self.task.after_train_step()
             norm = self.strategy.reduce(tf.distribute.ReduceOp.MEAN, norm, axis=None)
             bound = self.ocfg.grad_bound
             self.metrics.add(

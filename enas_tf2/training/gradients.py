@@ -23,7 +23,11 @@ def apply_clipped(optimizer, grads, variables, grad_bound: float, scale=None) ->
     if grad_bound > 0:
         grads, _ = tf.clip_by_global_norm(grads, grad_bound, use_norm=norm)
     if scale is not None:
-        grads = [g * tf.cast(scale, g.dtype) for g in grads]
+        # IndexedSlices (the RNN's gathered weight banks) stay sparse: a dense product would
+        # densify every bank and force a dense update of all of it.
+        grads = [tf.IndexedSlices(g.values * tf.cast(scale, g.values.dtype), g.indices,
+                                  g.dense_shape) if isinstance(g, tf.IndexedSlices)
+                 else g * tf.cast(scale, g.dtype) for g in grads]
     if replicas > 1:
         grads = [g / replicas for g in grads]
     optimizer.apply(grads, variables)

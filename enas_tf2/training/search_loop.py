@@ -115,14 +115,16 @@ class SearchLoop:
             batch, seed_for(EVAL_STREAM, seed, counter_base + i)), self.task.score,
             self.run_cfg.max_eval_batches)
 
-    def _score_arch(self, arch_tensor, batches: List) -> float:
-        """The task's score of one architecture summed over the same fixed `batches`."""
+    def _score_arch(self, arch_tensor, batches: List) -> Dict[str, float]:
+        """The task's score and reward of one architecture, from statistics summed over the same
+        fixed `batches`."""
         totals: Dict[str, float] = {}
         self.task.reset_state()
         for batch in batches:
             for key, value in self.state.steps.score(batch, arch_tensor).items():
                 totals[key] = totals.get(key, 0.0) + float(value)
-        return self.task.score(totals)
+        reward = self.task.reward({k: tf.constant(v, tf.float32) for k, v in totals.items()})
+        return {"score": self.task.score(totals), "reward": float(reward)}
 
     def _sample_and_score(self, num: int, batches: List, epoch: int, stream_base: int,
                           kind: str) -> list:
@@ -132,7 +134,7 @@ class SearchLoop:
                                                    stream_base + i))
             arch = self.space.arch_from_array(out.arch.numpy())
             rows.append({"epoch": epoch, "kind": kind, "tokens": arch.tokens(),
-                         "reward": self._score_arch(out.arch, batches), "arch": arch})
+                         **self._score_arch(out.arch, batches), "arch": arch})
         return rows
 
     def _run_epoch(self, epoch: int) -> dict:
@@ -150,10 +152,11 @@ class SearchLoop:
             rows = self._sample_and_score(10, [next(self.reward_iter)], epoch + 1, epoch * 1000,
                                           "epoch_sample")
             pick = max if self.task.metrics.higher_is_better else min
-            self.log.arch_image(pick(rows, key=lambda r: r["reward"])["arch"],
+            self.log.arch_image(pick(rows, key=lambda r: r["score"])["arch"],
                                 int(self.state.step.numpy()))
             for row in rows:
-                self.log.info(f"  arch {row.pop('arch').tokens()}  reward {row['reward']:.4f}")
+                self.log.info(f"  arch {row.pop('arch').tokens()}  {self.task.metrics.score} "
+                              f"{row['score']:.4f}")
             self.log.archs(rows)
         return record
 
@@ -183,25 +186,30 @@ class SearchLoop:
         for i in range(n):
             arch = self.space.random_arch(seed=cfg.seed * 100_003 + i)
             random_rows.append({"epoch": epoch, "kind": "derive_random", "tokens": arch.tokens(),
-                                "reward": self._score_arch(tf.constant(arch.to_array()),
-                                                           batches)})
-        pick = max if self.task.metrics.higher_is_better else min
-        best = pick(rows, key=lambda r: r["reward"])
+                                **self._score_arch(tf.constant(arch.to_array()), batches)})
+        metrics = self.task.metrics
+        pick = max if metrics.higher_is_better else min
+        best = pick(rows, key=lambda r: r["score"])
+
+        def mean(table, key):
+            return float(np.mean([r[key] for r in table]))
         result = dict(best["arch"].to_json())
-        result.update(reward=best["reward"], derive={
+        result.update(score=best["score"], reward=best["reward"], derive={
             "num_samples": n, "epoch": epoch, "eval_batches": len(batches),
-            "score": self.task.metrics.score,
-            "controller_mean_reward": float(np.mean([r["reward"] for r in rows])),
-            "random_mean_reward": float(np.mean([r["reward"] for r in random_rows])),
-            "random_best_reward": float(pick(r["reward"] for r in random_rows))})
+            "score": metrics.score, "higher_is_better": metrics.higher_is_better,
+            "controller_mean_score": mean(rows, "score"),
+            "random_mean_score": mean(random_rows, "score"),
+            "random_best_score": float(pick(r["score"] for r in random_rows)),
+            "controller_mean_reward": mean(rows, "reward"),
+            "random_mean_reward": mean(random_rows, "reward")})
         for row in rows:
             row.pop("arch")
         self.log.archs(rows + random_rows)
         d = result["derive"]
-        self.log.info(f"derived {best['tokens']} {d['score']} {best['reward']:.4f}; mean "
-                      f"controller {d['controller_mean_reward']:.4f} vs uniformly random "
-                      f"{d['random_mean_reward']:.4f} over {n} samples on {len(batches)} "
-                      f"validation batch(es)")
+        self.log.info(f"derived {best['tokens']} {d['score']} {best['score']:.4f}; mean "
+                      f"{d['score']} controller {d['controller_mean_score']:.4f} vs uniformly "
+                      f"random {d['random_mean_score']:.4f} over {n} samples on "
+                      f"{len(batches)} validation batch(es)")
         path = self.ctx.write_json("arch.json", result)
         self.log.info(f"wrote {path}")
         self._write_report()

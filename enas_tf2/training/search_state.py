@@ -37,12 +37,13 @@ class SearchState:
             self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
             self.controller_samples = tf.Variable(0, dtype=tf.int64, trainable=False,
                                                   name="controller_samples")
-            task.create_state(self.child, data.examples_per_step)
+            task.create_state(self.child, data.global_batch)
         self.lr_fn = lambda: float(lr(self.child_optimizer.iterations - 1))
         self.checkpoint = ctx.checkpoint(
             child=self.child, controller=self.controller, child_optimizer=self.child_optimizer,
             controller_optimizer=self.controller_optimizer, baseline=self.baseline,
-            step=self.step, epoch=self.epoch, controller_samples=self.controller_samples)
+            step=self.step, epoch=self.epoch, controller_samples=self.controller_samples,
+            **task.checkpoint_items())
         self.restored = self.checkpoint.restore_latest()
         self.steps = SearchSteps(ctx.strategy, task, self.child, self.controller,
                                  self.child_optimizer, self.controller_optimizer,

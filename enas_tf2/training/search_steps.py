@@ -94,6 +94,7 @@ class SearchSteps:
             arch = self.controller(seed=seed_for(CHILD_STREAM, self.run_seed, self.step)).arch
             batch = next(iterator)
             loss, stats, norm = self.strategy.run(self._replica_train, args=(batch, arch))
+            self.task.after_train_step()
             sum_ = tf.distribute.ReduceOp.SUM
             norm = self.strategy.reduce(tf.distribute.ReduceOp.MEAN, norm, axis=None)
             bound = self.ocfg.grad_bound

@@ -15,9 +15,8 @@ give byte-identical shards.
 
 from __future__ import annotations
 
-import dataclasses
 import os
-from typing import Dict, List, Optional, TextIO
+from typing import Callable, Dict, List, Optional, TextIO
 
 import numpy as np
 
@@ -182,7 +181,8 @@ def plan_conversion(source: str, input_path: str, output_dir: str, *,
 def convert(source: str, input_path: str, output_dir: str, *, num_shards: int = 0,
             max_side: int = 0, valid_fraction: Optional[float] = None,
             test_fraction: Optional[float] = None, seed: int = 0, strict: bool = False,
-            num_workers: Optional[int] = None, progress_stream: Optional[TextIO] = None) -> Dict:
+            num_workers: Optional[int] = None, progress_stream: Optional[TextIO] = None,
+            before_write: Optional[Callable[[], object]] = None) -> Dict:
     """Converts a dataset into ``output_dir``: shards, ``labels.json`` and ``manifest.json``.
 
     Args:
@@ -199,6 +199,8 @@ def convert(source: str, input_path: str, output_dir: str, *, num_shards: int = 
       strict: raise EnasError on the first unreadable file instead of skipping it.
       num_workers: decoding threads (default: CPU count).
       progress_stream: where a progress bar goes (drawn only if it is a terminal); None = no bar.
+      before_write: called once the plan is valid, before TensorFlow loads for the writing
+        (the CLI loads TensorFlow quietly there).
 
     Returns the manifest that was written. Raises EnasError on bad input; on any error the files
     written so far are removed.
@@ -208,6 +210,8 @@ def convert(source: str, input_path: str, output_dir: str, *, num_shards: int = 
     plan = plan_conversion(source, input_path, output_dir, valid_fraction=valid_fraction,
                            test_fraction=test_fraction, seed=seed)
     output_dir = os.path.expanduser(output_dir)
+    if before_write is not None:
+        before_write()
     # Imported only now: TensorFlow's start-up is paid once the input is known to be usable.
     from enas_tf2.data.convert.shard_writer import write_dataset  # pylint: disable=import-outside-toplevel
     return write_dataset(plan, output_dir, num_shards=num_shards, max_side=max_side, strict=strict,

@@ -188,6 +188,6 @@ def build_lm_data(cfg: TextDataConfig, num_replicas: int = 1, first_epoch: int =
         test=eval_dataset(test_rows, cfg.bptt),
         reward=eval_dataset(valid_rows, cfg.bptt, repeat=True),
         input_spec=TokenSpec(vocab_size=len(corpus.vocab)),
-        steps_per_epoch=steps,
+        steps_per_epoch=steps, global_batch=cfg.batch_size,
         examples_per_step=int(math.ceil(cfg.batch_size * span / steps)),
         info=info)
