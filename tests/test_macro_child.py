@@ -1,5 +1,10 @@
 """The weight-shared MacroChild: exact maths vs an independent static model, gradients, one trace."""
 
+import json
+import os
+import subprocess
+import sys
+
 import keras
 import numpy as np
 import pytest
@@ -233,3 +238,55 @@ def test_float32_even_under_a_mixed_precision_policy():
         keras.mixed_precision.set_dtype_policy(previous)
     assert logits.dtype == tf.float32
     assert {v.dtype for v in child.trainable_variables} == {"float32"}
+
+
+_MIRRORED_SCRIPT = """
+import json, numpy as np, tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+from enas_tf2.search_space.macro.arch import MacroArch
+from enas_tf2.search_space.macro.child import MacroChild
+strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+with strategy.scope():
+    child = MacroChild(num_layers=6, out_filters=4, keep_prob=0.9)
+    child.build((None, 13, 11, 3))
+    optimizer = tf.keras.optimizers.SGD(0.05, momentum=0.9)
+    optimizer.build(child.trainable_variables)
+traces = []
+images = tf.random.stateless_normal([8, 13, 11, 3], seed=[0, 1])
+labels = tf.constant([0, 1, 2, 3, 4, 5, 6, 7])
+dataset = strategy.experimental_distribute_dataset(
+    tf.data.Dataset.from_tensors((images, labels)).repeat())
+@tf.function
+def step(batch, arch):
+    def replica(images, labels):
+        traces.append(1)
+        with tf.GradientTape() as tape:
+            logits = child(images, arch, training=True)
+            loss = tf.nn.compute_average_loss(
+                tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits),
+                global_batch_size=8)
+        grads = tape.gradient(loss, child.trainable_variables)
+        optimizer.apply_gradients(zip(grads, child.trainable_variables))
+        return loss
+    return strategy.reduce("SUM", strategy.run(replica, args=batch), axis=None)
+batches = iter(dataset)
+losses = [float(step(next(batches), tf.constant(MacroArch.random(6, s).to_array())))
+          for s in range(3)]
+max_diff = max(float(np.max(np.abs(a - b))) for a, b in (
+    [r.numpy() for r in strategy.experimental_local_results(v.value)]
+    for v in child.trainable_variables))
+print(json.dumps({"traces": len(traces), "max_replica_diff": max_diff, "losses": losses}))
+"""
+
+
+@pytest.mark.slow
+def test_mirrored_strategy_one_trace_and_identical_replicas():
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    out = subprocess.run([sys.executable, "-c", _MIRRORED_SCRIPT], capture_output=True,
+                         text=True, env=env, timeout=900)
+    assert out.returncode == 0, out.stderr[-3000:]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["traces"] == 2        # one trace of the replica function per replica
+    assert result["max_replica_diff"] == 0.0
+    assert all(np.isfinite(result["losses"]))
