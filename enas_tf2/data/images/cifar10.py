@@ -97,7 +97,7 @@ def _unpickle(file_path: str) -> dict:
     The restricted unpickler admits only plain data (dicts, lists, strings, numbers, numpy
     arrays), so a planted "batch" cannot run code; it raises EnasError naming the file.
     """
-    # encoding="bytes" keeps the uint8 payload intact for py2 pickles (ENAS_SPEC §6).
+    # encoding="bytes" keeps the uint8 payload intact for py2 pickles (docs/enas_reference.md §6).
     raw = load_pickle(file_path, encoding="bytes", description="a CIFAR-10 python batch")
     if not isinstance(raw, dict):
         raise EnasError(f"CIFAR-10 file {file_path!r} does not hold a dict batch")

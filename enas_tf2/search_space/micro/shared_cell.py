@@ -2,7 +2,7 @@
 
 `shared_cell` is a pure function of tensors (calibrated inputs, the cell's arch row and the weight
 banks of `SharedCellWeights`), so one traced copy can serve several cells (see `MicroChild`).
-Design choices, each measured on this CPU (SHARED_CHILD_NOTES.md and bench/README.md):
+Design choices, each measured on this CPU (docs/shared_child_notes.md and bench/README.md):
 
 * Input selection reads the chosen node from a TensorList (`TensorListGetItem`): no stack/gather
   copy forward and a sparse gradient. Nodes are appended with `PushBack`, whose gradient is one
@@ -17,7 +17,7 @@ Design choices, each measured on this CPU (SHARED_CHILD_NOTES.md and bench/READM
   and convolved with their own rows of the 1x1 bank -- concat -> ReLU -> 1x1 conv without a
   concat over all nodes or masked rows.
 
-Reduction cells follow the paper (ENAS_SPEC §1.2 fixed mode), not the shipped search code
+Reduction cells follow the paper (docs/enas_reference.md §1.2 fixed mode), not the shipped search code
 (pitfall P4 / ISSUE #48): the cell receives (h_{i-2}, h_{i-1}) at full resolution; ops reading
 node 0 or 1 run with stride 2 (identity becomes a factorized reduction); nodes 2.. are at half
 resolution; a loose end among nodes 0/1 is factorized-reduced before the output 1x1 conv.
@@ -81,7 +81,7 @@ def shared_cell(h0, h1, arch_row, *bank_tensors, num_cells: int, reduction: bool
     slices = {name: tf.unstack(banks[name], num=num_slots)
               for name in SLOT_WEIGHTS if name in banks}
     tokens = tf.unstack(tf.reshape(arch_row, [4 * num_cells]), num=4 * num_cells)
-    # A node is a loose end when no node of the cell reads it (ENAS_SPEC §1.2).
+    # A node is a loose end when no node of the cell reads it (docs/enas_reference.md §1.2).
     used = tf.reduce_max(tf.one_hot(tf.stack(tokens[0::2]), num_nodes, dtype=tf.int32), axis=0)
 
     # One list of all nodes; in a reduction cell it mixes full-size inputs and half-size nodes,
