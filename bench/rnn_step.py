@@ -1,6 +1,6 @@
 """Benchmark: train step of the weight-shared RnnChild vs the fixed RnnLM of the same cell.
 
-Defaults are enas_lm's search settings (ENAS_SPEC §5.2) at the issue's batch: hidden = embedding
+Defaults are enas_lm's search settings (docs/enas_reference.md §5.2) at the issue's batch: hidden = embedding
 200, vocabulary 10,000, batch 64, bptt 35 with enas_lm's random window lengths, K = 9 nodes, all
 search dropouts, weight decay 8e-7, slowness 1.0. Both models run the same step through
 `LanguageModelTask.train_loss` (carried state, token CE + the model's penalty), global-norm clip

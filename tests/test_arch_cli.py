@@ -40,7 +40,7 @@ def test_show_prints_nodes_shapes_and_parameters(tmp_path):
     out = proc.stdout
     assert "n3 = identity(n0) + sep_conv_5x5(n0)" in out
     assert "output = concat(n2, n4, n5, n6)" in out
-    # By hand (ENAS_SPEC §1.2): N=2 puts reductions at cells 0 and 1; F=8 doubles at each; a
+    # By hand (docs/enas_reference.md §1.2): N=2 puts reductions at cells 0 and 1; F=8 doubles at each; a
     # cell emits (#loose ends) x F channels: 4 for this reduction cell, 5 for the normal cell.
     rows = _table(out)
     assert {k: v[0] for k, v in rows.items()} == {

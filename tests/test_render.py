@@ -203,7 +203,7 @@ def test_macro_chain_with_skip_arcs():
 def test_rnn_cell_published_enas_lm():
     rnn_arch = pytest.importorskip("enas_tf2.search_space.rnn.arch")
     from enas_tf2.search_space.rnn.graph import rnn_graph
-    # ENAS_SPEC §7: n1<-n0 sigmoid, n2<-n1 tanh, n3<-n2 ReLU, n4<-n2 sigmoid, n5<-n4 tanh,
+    # docs/enas_reference.md §7: n1<-n0 sigmoid, n2<-n1 tanh, n3<-n2 ReLU, n4<-n2 sigmoid, n5<-n4 tanh,
     # n6<-n5 tanh, n7<-n3 sigmoid, n8<-n6 sigmoid; output = mean of n1..n8.
     arch = rnn_arch.RnnArch.from_tokens("0 2 1 0 2 1 2 2 4 0 5 0 3 2 6 2")
     text = to_dot(rnn_graph(arch))

@@ -19,7 +19,7 @@ from enas_tf2.report.summary import SearchSummary
 from enas_tf2.report.svg_chart import nice_ticks
 from enas_tf2.search_space.micro.arch import MicroArch
 
-# ENAS_SPEC §1.2's op table, in id order (written here, not read from the code under test).
+# docs/enas_reference.md §1.2's op table, in id order (written here, not read from the code under test).
 OP_NAMES = ("sep_conv_3x3", "sep_conv_5x5", "avg_pool_3x3", "max_pool_3x3", "identity")
 PUBLISHED = ("0 2 0 0 0 4 0 1 0 4 1 1 1 0 0 1 0 2 1 1 "
              "1 0 1 0 0 3 0 2 1 1 3 1 1 0 0 4 0 3 1 1")

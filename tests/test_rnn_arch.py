@@ -1,4 +1,4 @@
-"""The typed RNN cell: both published encodings (ENAS_SPEC §7), round trips, malformed strings."""
+"""The typed RNN cell: both published encodings (docs/enas_reference.md §7), round trips, malformed strings."""
 
 import json
 
@@ -9,7 +9,7 @@ from enas_tf2.errors import EnasError
 from enas_tf2.search_space.rnn import functions
 from enas_tf2.search_space.rnn.arch import RnnArch, RnnNode
 
-# ENAS_SPEC §7, verbatim.
+# docs/enas_reference.md §7, verbatim.
 ENAS_LM_PUBLISHED = "0 2 1 0 2 1 2 2 4 0 5 0 3 2 6 2"
 ORIGINAL_PUBLISHED = "0 0 0 1 1 2 1 2 0 2 0 5 1 1 0 6 1 8 1 8 1 8 1"
 

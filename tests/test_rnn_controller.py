@@ -1,4 +1,4 @@
-"""The RNN-cell controller (ENAS_SPEC §2.1, §2.4; §11 check 5): log-probabilities against a NumPy
+"""The RNN-cell controller (docs/enas_reference.md §2.1, §2.4; §11 check 5): log-probabilities against a NumPy
 replay written from the spec, sampling, serialisation, bad input."""
 
 import keras
@@ -33,7 +33,7 @@ def _log_softmax(x):
 
 
 def _replay(c, tokens, variant):
-    """(sum of log p, sum of p * -log p) of `tokens`, step by step as ENAS_SPEC §2.4 reads."""
+    """(sum of log p, sum of p * -log p) of `tokens`, step by step as docs/enas_reference.md §2.4 reads."""
     w = {name: np.asarray(v, np.float64) for name, v in [
         ("lstm", c.lstm.kernels[0]), ("g", c.g_emb), ("emb", c.w_emb), ("w1", c.attention.w_1),
         ("w2", c.attention.w_2), ("v", c.attention.v)]}

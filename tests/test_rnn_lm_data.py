@@ -1,4 +1,4 @@
-"""Language-model datasets (ENAS_SPEC §5.2): window-length distribution, exact passes, determinism
+"""Language-model datasets (docs/enas_reference.md §5.2): window-length distribution, exact passes, determinism
 per epoch, evaluation and reward order, and the row split under MirroredStrategy."""
 
 import subprocess

@@ -1,4 +1,4 @@
-"""The language-model task (ENAS_SPEC §5.2): perplexity aggregation, reward, carried state and its
+"""The language-model task (docs/enas_reference.md §5.2): perplexity aggregation, reward, carried state and its
 reset points, loss composition, gradient scale, weight averaging, per-replica state."""
 
 import subprocess

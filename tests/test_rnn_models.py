@@ -1,4 +1,4 @@
-"""The RNN language models (ENAS_SPEC §1.3, §5.2): forward values against NumPy, the weight-shared
+"""The RNN language models (docs/enas_reference.md §1.3, §5.2): forward values against NumPy, the weight-shared
 child against the fixed model (forward and gradients), one trace, dropout masks, penalties,
 serialisation and checkpoints."""
 
@@ -47,7 +47,7 @@ def _masks(rng, num_nodes, with_weights=False):
                         state=mask((B, E), 0.7), output=mask((B, E), 0.5), weights=weights)
 
 
-# ---- an independent NumPy forward (ENAS_SPEC §1.3 / §5.2) --------------------------------------
+# ---- an independent NumPy forward (docs/enas_reference.md §1.3 / §5.2) --------------------------------------
 def _sigmoid(x):
     return 1.0 / (1.0 + np.exp(-x))
 

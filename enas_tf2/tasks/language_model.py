@@ -1,4 +1,4 @@
-"""`LanguageModelTask`: word-level language modelling with carried state (ENAS_SPEC §5.2).
+"""`LanguageModelTask`: word-level language modelling with carried state (docs/enas_reference.md §5.2).
 
 See the design note in `tasks/base.py`. What the generic loop must do, exactly:
 

@@ -9,7 +9,7 @@ from enas_tf2.errors import EnasError
 
 @dataclasses.dataclass(frozen=True)
 class TextDataConfig:
-    """Language-model input settings (ENAS_SPEC §5.2; defaults are enas_lm's search values).
+    """Language-model input settings (docs/enas_reference.md §5.2; defaults are enas_lm's search values).
 
     Attributes:
       data_path: folder with ``ptb.{train,valid,test}.txt``.

@@ -1,4 +1,4 @@
-"""The typed RNN-cell architecture, in both token encodings (ENAS_SPEC §1.3, §7).
+"""The typed RNN-cell architecture, in both token encodings (docs/enas_reference.md §1.3, §7).
 
 A cell has node 0 (reads x_t and the previous state s_{t-1}) and K searched nodes 1..K; node k
 reads one earlier node ``prev in [0, k-1]`` through a highway step with activation ``func``.

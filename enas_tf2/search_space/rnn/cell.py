@@ -14,7 +14,7 @@ class SharedRnnCell(ListTrackingMixin, keras.layers.Layer):
     """The cell of the weight-shared child: the architecture is an int32 token tensor, so one
     trace serves every cell and every window length; only the sampled nodes' weights are used.
 
-    Weights (ENAS_SPEC §5.2), all uniform(±init_range):
+    Weights (docs/enas_reference.md §5.2), all uniform(±init_range):
       * ``w_prev``: node 0, rows ``[x; s]``: ``[E + H, 2H]`` (enas_lm, node 0 is always tanh);
         the original variant searches node 0's function, so it is a bank ``[4, E + H, 2H]``
         indexed by that function.

@@ -1,4 +1,4 @@
-"""`RnnChild`: the weight-shared language model that serves every sampled cell (ENAS_SPEC §5.2)."""
+"""`RnnChild`: the weight-shared language model that serves every sampled cell (docs/enas_reference.md §5.2)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`RnnConfig`: the recurrent-cell language model's shape and regularisation (ENAS_SPEC §5.2)."""
+"""`RnnConfig`: the recurrent-cell language model's shape and regularisation (docs/enas_reference.md §5.2)."""
 
 from __future__ import annotations
 

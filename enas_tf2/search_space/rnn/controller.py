@@ -1,4 +1,4 @@
-"""`RnnController`: the PTB cell sampler on the shared LSTM machinery (ENAS_SPEC §2.1, §2.4)."""
+"""`RnnController`: the PTB cell sampler on the shared LSTM machinery (docs/enas_reference.md §2.1, §2.4)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ ANCHOR_OFFSET = 0.1
 
 
 class RnnController(PolicyController):
-    """The RNN-cell LSTM policy (ENAS_SPEC §2.4), in the enas_lm or the original variant.
+    """The RNN-cell LSTM policy (docs/enas_reference.md §2.4), in the enas_lm or the original variant.
 
     enas_lm (default): node 0 is fixed and its anchor is a zero vector (zero key too). For each
     searched node k = 1..K: one LSTM step gives h (node k's anchor); the prev logits are the

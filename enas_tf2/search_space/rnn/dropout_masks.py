@@ -1,4 +1,4 @@
-"""`DropoutMasks`: every dropout mask of one language-model minibatch (ENAS_SPEC §5.2).
+"""`DropoutMasks`: every dropout mask of one language-model minibatch (docs/enas_reference.md §5.2).
 
 All masks are inverted-dropout masks (kept entries are ``1 / keep``, dropped ones 0), drawn once
 per minibatch and shared over time, as enas_lm draws them once per ``session.run``. A mask is None

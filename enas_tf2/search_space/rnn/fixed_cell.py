@@ -17,7 +17,7 @@ class FixedRnnCell(ListTrackingMixin, keras.layers.Layer):
     """The cell of the fixed language model: only its own nodes, wired with Python ints, plain
     autodiff through a `tf.while_loop` over the (None) time axis.
 
-    Maths as ENAS_SPEC §1.3 / `highway_kernel`: node 0 ``[h, c] = x_t W_x + (s m) W_s``, node k
+    Maths as docs/enas_reference.md §1.3 / `highway_kernel`: node 0 ``[h, c] = x_t W_x + (s m) W_s``, node k
     ``[h, c] = (n_prev m) W_k``, each ``n = p + σ(c) (f(h) - p)``; the output is the mean of
     `arch.output_nodes()`.
 

@@ -1,4 +1,4 @@
-"""The activation ids of the two RNN cell encodings (ENAS_SPEC §1.3): the single table that gives
+"""The activation ids of the two RNN cell encodings (docs/enas_reference.md §1.3): the single table that gives
 ``func`` tokens a meaning.
 
 The corrected enas_lm encoding and the original repository number the four activations

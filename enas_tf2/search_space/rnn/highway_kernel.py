@@ -8,7 +8,7 @@ dense scatter gradients); the gradient below stores four tensors per node and st
 window backwards once, and computes all weight gradients after the loop as one batched matmul
 over ``T * B`` rows (bigger, faster matmuls than per-step ones).
 
-Cell maths (ENAS_SPEC §1.3, enas_lm): with ``m`` the state dropout mask,
+Cell maths (docs/enas_reference.md §1.3, enas_lm): with ``m`` the state dropout mask,
   node 0:  ``[h, c] = x_t W_x + (s_{t-1} m) W_s``,  ``n_0 = s_{t-1} + σ(c) (f_0(h) - s_{t-1})``
   node k:  ``[h, c] = (n_p m) W_k`` with ``p = prev_k``,  ``n_k = n_p + σ(c) (f_k(h) - n_p)``
   output:  ``s_t = Σ_j out_weights[j] n_j``.

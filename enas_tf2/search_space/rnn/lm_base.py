@@ -15,7 +15,7 @@ from enas_tf2.search_space.rnn.dropout_masks import DropoutMasks
 
 class RnnLanguageModel(ListTrackingMixin, keras.Model):
     """Embedding -> recurrent cell -> softmax over the vocabulary, with every dropout and
-    regulariser of the corrected recipe (ENAS_SPEC §5.2). Subclasses own ``self.cell`` and say
+    regulariser of the corrected recipe (docs/enas_reference.md §5.2). Subclasses own ``self.cell`` and say
     which weights the weight decay covers.
 
     Calling convention (both subclasses): ``logits, new_state = model(tokens, state, ...,

@@ -15,7 +15,7 @@ from enas_tf2.tasks.base import TokenSpec
 @register_space("rnn", RnnConfig)
 class RnnSpace:
     """Builds the RNN controller, weight-shared child and fixed language model for one
-    `RnnConfig` (ENAS_SPEC §1.3, §2.4, §5.2).
+    `RnnConfig` (docs/enas_reference.md §1.3, §2.4, §5.2).
 
     The networks follow the language-model calling convention ``logits, new_state =
     model(tokens, state, [arch,] training=...)``; both have ``initial_state(batch_size)`` (the
