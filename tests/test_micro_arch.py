@@ -99,7 +99,6 @@ def test_json_round_trip(published):
     assert obj["normal"][3] == [1, 0, 0, 1] and obj["reduce"][4] == [0, 3, 1, 1]
     text = json.dumps(obj)
     assert MicroArch.from_json(json.loads(text)) == published
-    assert MicroArch.from_json(text) == published
     assert MicroArch.from_json({"search_space": "micro", "tokens": published.tokens()}) == published
     cells_only = {k: v for k, v in obj.items() if k != "tokens"}
     assert MicroArch.from_json(cells_only) == published
@@ -176,7 +175,7 @@ def test_bad_arrays_and_json_are_refused(published):
     assert "inconsistent" in _error(MicroArch.from_json, {**obj, "tokens": other})
     assert "neither 'tokens' nor 'normal'/'reduce'" in _error(
         MicroArch.from_json, {"search_space": "micro"})
-    assert "malformed" in _error(MicroArch.from_json, "{not json")
+    assert "must be an object" in _error(MicroArch.from_json, ["not", "a", "dict"])
     assert "unknown cell 'reduction'" in _error(published.loose_ends, "reduction")
 
 

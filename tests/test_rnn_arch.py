@@ -70,7 +70,6 @@ def test_round_trips(text):
     obj = json.loads(json.dumps(arch.to_json()))
     assert obj["search_space"] == "rnn" and obj["cell_variant"] == arch.cell_variant
     assert RnnArch.from_json(obj) == arch
-    assert RnnArch.from_json(json.dumps(obj)) == arch
     assert RnnArch.from_tokens(text.replace(" ", ",")) == arch
     assert hash(arch) == hash(RnnArch.from_tokens(text))
 
@@ -103,7 +102,7 @@ def test_json_refusals():
     bad = RnnArch.from_tokens(ENAS_LM_PUBLISHED).to_json()
     bad["nodes"][0] = [0, 1]
     assert "inconsistent" in _error(RnnArch.from_json, bad)
-    assert "malformed" in _error(RnnArch.from_json, "{not json")
+    assert "must be an object" in _error(RnnArch.from_json, ["not", "a", "dict"])
 
 
 def test_random_is_valid_and_uniform_per_token():

@@ -22,6 +22,7 @@ from typing import Any, ClassVar, Dict, NamedTuple, Optional, Tuple
 import numpy as np
 
 from enas_tf2.errors import EnasError
+from enas_tf2.search_space.arch_json import checked_arch_json
 from enas_tf2.search_space.macro import ops
 
 _INTEGER = re.compile(r"[+-]?\d+")
@@ -154,12 +155,7 @@ class MacroArch:
     @classmethod
     def from_json(cls, obj: Dict[str, Any]) -> "MacroArch":
         """Parses the dict written by `to_json`; refuses other search spaces."""
-        if not isinstance(obj, dict):
-            raise EnasError(f"an architecture JSON must be an object, got {type(obj).__name__}")
-        space = obj.get("search_space")
-        if space != cls.search_space:
-            raise EnasError(f"the architecture JSON is for search space {space!r}, "
-                            f"not {cls.search_space!r}")
+        obj = checked_arch_json(obj, cls.search_space)
         if "layers" in obj:
             rows = obj["layers"]
             if not isinstance(rows, list) or not all(

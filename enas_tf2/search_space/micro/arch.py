@@ -13,13 +13,13 @@ C-order flattening is exactly the token string.
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
 from typing import Any, ClassVar, Dict, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from enas_tf2.errors import EnasError
+from enas_tf2.search_space.arch_json import checked_arch_json
 from enas_tf2.search_space.micro import ops
 
 TOKENS_PER_NODE = 4
@@ -164,19 +164,9 @@ class MicroArch:
         return cls.from_tokens(array.reshape(-1).tolist(), num_cells=array.shape[1])
 
     @classmethod
-    def from_json(cls, obj: Union[Dict[str, Any], str]) -> "MicroArch":
-        """Parses the dict written by `to_json` (or its JSON text); refuses other search spaces."""
-        if isinstance(obj, str):
-            try:
-                obj = json.loads(obj)
-            except json.JSONDecodeError as err:
-                raise EnasError(f"the architecture JSON is malformed: {err}") from None
-        if not isinstance(obj, dict):
-            raise EnasError(f"an architecture JSON must be an object, got {type(obj).__name__}")
-        space = obj.get("search_space")
-        if space != cls.search_space:
-            raise EnasError(f"the architecture JSON is for search space {space!r}, "
-                            f"not {cls.search_space!r}")
+    def from_json(cls, obj: Dict[str, Any]) -> "MicroArch":
+        """Parses the dict written by `to_json`; refuses other search spaces."""
+        obj = checked_arch_json(obj, cls.search_space)
         if "normal" in obj or "reduce" in obj:
             cells = []
             for name in CELL_NAMES:

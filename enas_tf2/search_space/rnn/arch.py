@@ -18,13 +18,13 @@ controller emits and the weight-shared child consumes is the int32 vector of the
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
 from typing import Any, ClassVar, Dict, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from enas_tf2.errors import EnasError
+from enas_tf2.search_space.arch_json import checked_arch_json
 from enas_tf2.search_space.rnn import functions
 
 _INTEGER = re.compile(r"[+-]?\d+")
@@ -164,18 +164,9 @@ class RnnArch:
         return cls.from_tokens(array.tolist(), cell_variant=cell_variant)
 
     @classmethod
-    def from_json(cls, obj: Union[Dict[str, Any], str]) -> "RnnArch":
-        """Parses the dict written by `to_json` (or its JSON text); refuses other search spaces."""
-        if isinstance(obj, str):
-            try:
-                obj = json.loads(obj)
-            except json.JSONDecodeError as err:
-                raise EnasError(f"the architecture JSON is malformed: {err}") from None
-        if not isinstance(obj, dict):
-            raise EnasError(f"an architecture JSON must be an object, got {type(obj).__name__}")
-        if obj.get("search_space") != cls.search_space:
-            raise EnasError(f"the architecture JSON is for search space "
-                            f"{obj.get('search_space')!r}, not {cls.search_space!r}")
+    def from_json(cls, obj: Dict[str, Any]) -> "RnnArch":
+        """Parses the dict written by `to_json`; refuses other search spaces."""
+        obj = checked_arch_json(obj, cls.search_space)
         if "tokens" not in obj:
             raise EnasError("the RNN architecture JSON has no 'tokens'")
         arch = cls.from_tokens(obj["tokens"], cell_variant=obj.get("cell_variant"))
