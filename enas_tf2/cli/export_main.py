@@ -2,9 +2,11 @@
 
   enas-export --output_dir=runs/final --export_dir=exports/final
 
-Uses ``runs/final/best/`` (best-validation weights) if present, else the newest ``ckpt/``. The
-SavedModel's ``serving_default`` signature takes encoded JPEG/PNG bytes of any size; see
-`enas_tf2.export.saved_model` for everything the export directory holds.
+Uses ``runs/final/best/`` (best-validation weights) if present, else the newest ``ckpt/``. For
+an image classifier (enas-cnn) the SavedModel's ``serving_default`` signature takes encoded
+JPEG/PNG bytes of any size (`enas_tf2.export.saved_model`); for a language model (enas-ptb) it
+takes text lines and returns their perplexity, and ``next_words`` the most probable next words
+after a prefix (`enas_tf2.export.lm_saved_model`). The vocabulary and preprocessing are inside.
 Also runnable as ``python -m enas_tf2.cli.export_main``.
 """
 
@@ -37,14 +39,24 @@ def main(argv) -> None:
     if not FLAGS.export_dir:
         raise EnasError("no --export_dir given: where to write the SavedModel")
     import_tensorflow()   # quietly: its start-up lines would bury the summary
-    from enas_tf2.export.saved_model import (  # pylint: disable=import-outside-toplevel
-        SIGNATURE_ENCODED, SIGNATURE_PIXELS, export_run)
+    from enas_tf2.export.saved_model import export_run  # pylint: disable=import-outside-toplevel
 
     run = export_run(FLAGS.output_dir, FLAGS.export_dir, overwrite=FLAGS.overwrite)
-    print(f"exported {run.checkpoint} ({len(run.class_names)} classes, "
-          f"{run.image_size[0]}x{run.image_size[1]} input) to {FLAGS.export_dir}: signatures "
-          f"{SIGNATURE_ENCODED} (encoded image bytes) and {SIGNATURE_PIXELS} (float pixels), "
-          f"plus model.keras, arch.json, labels.json, preprocessing.json")
+    print(f"exported {run.summary()} to {FLAGS.export_dir}: {_contents(run)}")
+
+
+def _contents(run) -> str:
+    """What the export directory holds, by kind of run."""
+    # pylint: disable=import-outside-toplevel
+    from enas_tf2.export.lm_run import LmTrainedRun
+    from enas_tf2.export.lm_saved_model import SIGNATURE_NEXT_WORDS, SIGNATURE_PERPLEXITY
+    from enas_tf2.export.saved_model import SIGNATURE_ENCODED, SIGNATURE_PIXELS
+    if isinstance(run, LmTrainedRun):
+        return (f"signatures {SIGNATURE_PERPLEXITY} (per-line perplexity of text lines) and "
+                f"{SIGNATURE_NEXT_WORDS} (top-k next words after a prefix), plus model.keras, "
+                f"arch.json, vocab.json")
+    return (f"signatures {SIGNATURE_ENCODED} (encoded image bytes) and {SIGNATURE_PIXELS} "
+            f"(float pixels), plus model.keras, arch.json, labels.json, preprocessing.json")
 
 
 def run(argv=None) -> None:

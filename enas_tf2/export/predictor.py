@@ -41,6 +41,27 @@ def _check_decodable(path: str, data: bytes) -> None:
                         ) from None
 
 
+def check_export_dir(model_dir: str) -> None:
+    """EnasError unless `model_dir` is a folder holding a SavedModel."""
+    if not os.path.isdir(model_dir):
+        raise EnasError(f"--model_dir {model_dir} does not exist")
+    if not os.path.isfile(os.path.join(model_dir, "saved_model.pb")):
+        raise EnasError(f"--model_dir {model_dir} holds no SavedModel (saved_model.pb); "
+                        f"create one with enas-export")
+
+
+def load_quietly(model_dir: str):
+    """`tf.saved_model.load` without the warnings about dropped gradient functions: the export
+    leaves out custom gradients (serving needs none), and TF would say so once per function on
+    load, which only confuses a user running predictions."""
+    level = absl_logging.get_verbosity()
+    absl_logging.set_verbosity(absl_logging.ERROR)
+    try:
+        return tf.saved_model.load(model_dir)
+    finally:
+        absl_logging.set_verbosity(level)
+
+
 class Predictor:
     """Loads an export directory and returns top-k classes for image files.
 
@@ -49,11 +70,7 @@ class Predictor:
     """
 
     def __init__(self, model_dir: str):
-        if not os.path.isdir(model_dir):
-            raise EnasError(f"--model_dir {model_dir} does not exist")
-        if not os.path.isfile(os.path.join(model_dir, "saved_model.pb")):
-            raise EnasError(f"--model_dir {model_dir} holds no SavedModel (saved_model.pb); "
-                            f"create one with enas-export")
+        check_export_dir(model_dir)
         try:
             with open(os.path.join(model_dir, LABELS_FILE)) as f:
                 self.class_names: List[str] = list(json.load(f)["class_names"])
@@ -61,14 +78,7 @@ class Predictor:
             raise EnasError(f"--model_dir {model_dir} has no readable {LABELS_FILE} with "
                             f"'class_names'") from None
         self.model_dir = model_dir
-        # The export drops the custom max-pool gradient (serving needs no gradients); TF warns
-        # about that once per function on load, which only confuses a user running predictions.
-        level = absl_logging.get_verbosity()
-        absl_logging.set_verbosity(absl_logging.ERROR)
-        try:
-            self._loaded = tf.saved_model.load(model_dir)
-        finally:
-            absl_logging.set_verbosity(level)
+        self._loaded = load_quietly(model_dir)
         if SIGNATURE_ENCODED not in self._loaded.signatures:
             raise EnasError(f"the SavedModel in {model_dir} has no {SIGNATURE_ENCODED!r} signature")
         self._serve = self._loaded.signatures[SIGNATURE_ENCODED]

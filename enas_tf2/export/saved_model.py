@@ -1,6 +1,6 @@
 """`export_run`: a trained run directory → a self-contained SavedModel for serving.
 
-The export directory holds:
+For an image classifier the export directory holds (a language model: `lm_saved_model.py`):
 - the SavedModel (``saved_model.pb``, ``variables/``) with two signatures:
   ``serving_default``: ``images`` tf.string [B] of encoded JPEG/PNG/GIF/BMP bytes, any size;
   ``serving_images``: ``images`` float32 [B, H, W, 3] pixels in 0..255, any H and W.
@@ -22,7 +22,9 @@ import tensorflow as tf
 from enas_tf2.data.images.image_decode import decode_bytes_for_size
 from enas_tf2.data.images.preprocess import preprocess_for_eval
 from enas_tf2.errors import EnasError
-from enas_tf2.export.trained_run import TrainedRun, load_trained_run
+from enas_tf2.export.lm_run import load_lm_run
+from enas_tf2.export.lm_saved_model import export_lm
+from enas_tf2.export.trained_run import TrainedRun, load_trained_run, read_run_config
 from enas_tf2.json_file import write_json
 from enas_tf2.render import render_arch_files
 
@@ -107,17 +109,24 @@ def export_trained(run: TrainedRun, export_dir: str) -> None:
                 "aspect ratio not kept) to image_size [H, W]; the SavedModel does this itself"})
 
 
-def export_run(train_dir: str, export_dir: str, overwrite: bool = False) -> TrainedRun:
-    """Exports the trained network of `train_dir` (``best/`` weights if present) to `export_dir`.
+def export_run(train_dir: str, export_dir: str, overwrite: bool = False):
+    """Exports the trained network of `train_dir` (``best/`` weights if present) to `export_dir`:
+    an image classifier as described above, a language model as `lm_saved_model.py` describes
+    (picked by the run's ``task``).
 
     Raises EnasError when `train_dir` has no run_config.json or no checkpoint, when the checkpoint
     does not fit the configuration, or when `export_dir` is not empty (unless `overwrite`).
-    Returns the restored run (checkpoint path, class names, ...) for reporting.
+    Returns the restored run (`TrainedRun` or `LmTrainedRun`; ``run.summary()`` describes it).
     """
     source, target = os.path.realpath(train_dir), os.path.realpath(export_dir)
     if source == target or source.startswith(target + os.sep):
         raise EnasError(f"--export_dir {export_dir} would overwrite the training directory "
                         f"{train_dir}; choose a separate folder")
+    if read_run_config(train_dir)["task"] == "language_model":
+        run = load_lm_run(train_dir)
+        _prepare_export_dir(export_dir, overwrite)
+        export_lm(run, export_dir)
+        return run
     run = load_trained_run(train_dir)
     _prepare_export_dir(export_dir, overwrite)
     export_trained(run, export_dir)

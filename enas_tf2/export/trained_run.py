@@ -2,10 +2,15 @@
 
 The contract (written by `enas_tf2.training.final_loop`):
 - ``TRAIN_DIR/run_config.json``: ``search_space``, ``task``, ``arch`` (the space's
-  ``to_json()``), ``space_config`` (the fields of the space's config class) and ``data``
-  (``image_size`` [H, W], ``mean``/``std`` in [0, 1] units, ``class_names``, ``num_classes``).
+  ``to_json()``), ``space_config`` (the fields of the space's config class) and ``data``, the
+  task's data facts: for image classification ``image_size`` [H, W], ``mean``/``std`` in [0, 1]
+  units, ``class_names``, ``num_classes``; for the language model ``vocab`` (the words in id
+  order, see `lm_run.py`).
 - ``TRAIN_DIR/best/`` (optional; best-validation weights) and ``TRAIN_DIR/ckpt/``: checkpoint
   directories of ``tf.train.Checkpoint(model=net, ...)``. ``best/`` wins when present.
+
+`read_run_config` checks what every task shares; `load_trained_run` restores an image
+classifier, `lm_run.load_lm_run` a language model (`saved_model.export_run` picks by ``task``).
 """
 
 from __future__ import annotations
@@ -40,9 +45,18 @@ class TrainedRun:
     std: Tuple[float, float, float]
     class_names: List[str]
 
+    def summary(self) -> str:
+        """One line saying what was restored (for enas-export)."""
+        return (f"{self.checkpoint} ({len(self.class_names)} classes, {self.image_size[0]}x"
+                f"{self.image_size[1]} input)")
+
+
+TASKS = ("image_classification", "language_model")
+
 
 def read_run_config(train_dir: str) -> dict:
-    """Parses and checks ``TRAIN_DIR/run_config.json``; EnasError naming what is missing."""
+    """Parses ``TRAIN_DIR/run_config.json`` and checks the keys every task shares; EnasError
+    naming what is missing. ``task`` defaults to image classification (older runs)."""
     path = os.path.join(train_dir, RUN_CONFIG_FILE)
     if not os.path.isdir(train_dir):
         raise EnasError(f"training directory {train_dir} does not exist")
@@ -51,26 +65,32 @@ def read_run_config(train_dir: str) -> dict:
             config = json.load(f)
     except FileNotFoundError:
         raise EnasError(f"{train_dir} has no {RUN_CONFIG_FILE}: it is not the --output_dir of a "
-                        f"final training run (enas-cnn --arch_json=... or --child_fixed_arc=...)"
-                        ) from None
+                        f"final training run (enas-cnn or enas-ptb with --arch_json=... or "
+                        f"--child_fixed_arc=...)") from None
     except json.JSONDecodeError as err:
         raise EnasError(f"{path} is not valid JSON ({err.msg} at line {err.lineno})") from None
+    if not isinstance(config, dict):
+        raise EnasError(f"{path} must hold a JSON object")
     for key in ("search_space", "arch", "space_config", "data"):
         if key not in config:
             raise EnasError(f"{path} has no {key!r} entry")
-    for key in ("image_size", "mean", "std", "class_names"):
-        if key not in config["data"]:
-            raise EnasError(f"{path} has no data.{key!r} entry")
-    if config.get("task", "image_classification") != "image_classification":
-        raise EnasError(f"{path}: a {config['task']} run; this export handles image "
-                        f"classification runs only")
+    config.setdefault("task", "image_classification")
+    if config["task"] not in TASKS:
+        raise EnasError(f"{path}: unknown task {config['task']!r}; enas-export handles "
+                        f"{' and '.join(TASKS)} runs")
+    return config
+
+
+def _check_image_data(config: dict, path: str) -> None:
     data = config["data"]
+    for key in ("image_size", "mean", "std", "class_names"):
+        if key not in data:
+            raise EnasError(f"{path} has no data.{key!r} entry")
     if len(data["image_size"]) != 2 or len(data["mean"]) != 3 or len(data["std"]) != 3:
         raise EnasError(f"{path}: data.image_size must be [H, W] and data.mean/std 3 numbers each")
     if int(data.get("num_classes", len(data["class_names"]))) != len(data["class_names"]):
         raise EnasError(f"{path}: data.num_classes={data['num_classes']} but "
                         f"{len(data['class_names'])} class names")
-    return config
 
 
 def find_checkpoint(train_dir: str) -> str:
@@ -84,32 +104,47 @@ def find_checkpoint(train_dir: str) -> str:
                     f"train first or point --output_dir at a finished run")
 
 
-def load_trained_run(train_dir: str) -> TrainedRun:
-    """Rebuilds the run's fixed network (no aux head: export is inference) and restores its weights."""
-    config = read_run_config(train_dir)
-    checkpoint = find_checkpoint(train_dir)
-    data = config["data"]
+def space_and_arch(config: dict, train_dir: str, inference: dict):
+    """``(space, arch)`` of a run config; `inference` overrides fields of the space's config
+    that exist only for training (e.g. ``use_aux_heads=False``), where the config has them."""
     try:
         config_cls = config_class(config["search_space"])
         fields = {f.name for f in dataclasses.fields(config_cls)}
         space_config = {k: v for k, v in config["space_config"].items() if k in fields}
-        if "use_aux_heads" in fields:
-            space_config["use_aux_heads"] = False   # inference: no training-only aux head
+        space_config.update({k: v for k, v in inference.items() if k in fields})
         space = get_space(config["search_space"], config_cls(**space_config))
-        arch = space.arch_from_json(config["arch"])
+        return space, space.arch_from_json(config["arch"])
     except EnasError as err:
         raise EnasError(f"{os.path.join(train_dir, RUN_CONFIG_FILE)}: {err}") from None
-    height, width = (int(v) for v in data["image_size"])
-    net = space.build_fixed(arch, ImageSpec(height, width, len(data["class_names"])),
-                            total_steps=1)
+
+
+def restore_weights(net, checkpoint: str) -> None:
+    """Restores `net` from `checkpoint` (saved as ``tf.train.Checkpoint(model=net, ...)``);
+    every variable of the rebuilt net must come from the checkpoint (none left at its init)."""
     try:
         status = tf.train.Checkpoint(model=net).restore(checkpoint)
         status.expect_partial()
-        # Every variable of the rebuilt net must come from the checkpoint (none left at its init).
         status.assert_existing_objects_matched()
     except (AssertionError, ValueError, tf.errors.OpError) as err:
         raise EnasError(f"checkpoint {checkpoint} does not match the network described by "
                         f"{RUN_CONFIG_FILE} ({str(err).strip().splitlines()[0][:200]})") from None
+
+
+def load_trained_run(train_dir: str) -> TrainedRun:
+    """Rebuilds the run's fixed image network (no aux head: export is inference) and restores
+    its weights."""
+    config = read_run_config(train_dir)
+    path = os.path.join(train_dir, RUN_CONFIG_FILE)
+    if config["task"] != "image_classification":
+        raise EnasError(f"{path}: a {config['task']} run, not an image classifier")
+    _check_image_data(config, path)
+    checkpoint = find_checkpoint(train_dir)
+    data = config["data"]
+    space, arch = space_and_arch(config, train_dir, {"use_aux_heads": False})
+    height, width = (int(v) for v in data["image_size"])
+    net = space.build_fixed(arch, ImageSpec(height, width, len(data["class_names"])),
+                            total_steps=1)
+    restore_weights(net, checkpoint)
     return TrainedRun(train_dir=train_dir, checkpoint=checkpoint, net=net, arch=arch,
                       arch_json=config["arch"], image_size=(height, width),
                       mean=tuple(float(v) for v in data["mean"]),

@@ -181,6 +181,9 @@ def build_lm_data(cfg: TextDataConfig, num_replicas: int = 1, first_epoch: int =
         "test_batch_size": cfg.test_batch_size,
         "valid_steps": (valid_rows.shape[1] - 1) // cfg.bptt,
         "test_steps": (test_rows.shape[1] - 1) // cfg.bptt,
+        # The id -> word table, so a finished run can be exported to score raw text
+        # (`export/lm_saved_model.py`) without the corpus at hand.
+        "vocab": list(corpus.vocab),
     }
     return DataBundle(
         train=train_dataset(train_rows, cfg.bptt, cfg.variable_length, cfg.seed, first_epoch),
