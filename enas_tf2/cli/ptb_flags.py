@@ -189,7 +189,7 @@ FIELDS = {
     "strategy": ("run", "strategy", None), "num_cpu_devices": ("run", "num_cpu_devices", None),
     "child_cell_variant": ("space_config", "cell_variant", None),
     "child_rhn_depth": ("space_config", "num_nodes", _depth_to_nodes),
-    "child_lstm_hidden_size": ("space_config", "hidden_size", None),
+    "child_lstm_hidden_size": ("space_config", "hidden_size", None),   # + embed_size, below
     "child_drop_e": ("space_config", "drop_e", None),
     "child_drop_i": ("space_config", "drop_i", None),
     "child_drop_x": ("space_config", "drop_x", None),
@@ -259,11 +259,13 @@ def to_experiment(fl=FLAGS) -> dict:
     if cfg.space != "rnn":
         raise EnasError(f"--config={fl.config} is a {cfg.space} preset; enas-ptb runs the rnn "
                         f"presets (ptb_rnn_search, ptb_rnn_final, and their .smoke variants)")
-    cfg = apply_overrides(cfg, fl, present, FIELDS)
-    space = cfg.space_config
-    if "child_lstm_hidden_size" in present and space.tie_weights:
-        # Tied softmax: the embedding is the output projection, so it has the cell's width.
-        cfg = cfg.replace(space_config=dataclasses.replace(space, embed_size=space.hidden_size))
+    cfg = apply_overrides(cfg, fl, present - {"child_lstm_hidden_size"}, FIELDS)
+    if "child_lstm_hidden_size" in present:
+        # Tied softmax: the embedding is the output projection, so it has the cell's width
+        # (both change at once: the config refuses a tied pair of different sizes).
+        space, size = cfg.space_config, fl.child_lstm_hidden_size
+        cfg = cfg.replace(space_config=dataclasses.replace(
+            space, hidden_size=size, embed_size=size if space.tie_weights else space.embed_size))
     return {"config": cfg, "fixed_arc": fl.child_fixed_arc, "arch_json": fl.arch_json,
             "derive_only": fl.derive_only,
             "arch_shaped": bool(present.intersection(ARCH_SHAPED))}
