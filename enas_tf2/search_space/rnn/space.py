@@ -24,6 +24,7 @@ class RnnSpace:
     """
 
     task = "language_model"
+    num_branches = 4   # activation functions per node (`functions.py`)
 
     def __init__(self, config: RnnConfig):
         self.config = config
