@@ -241,3 +241,32 @@ def test_flags_override_the_preset_and_an_arc_picks_the_final_preset():
     assert parsed["config"].space_config.hidden_size == 800 and not parsed["arch_shaped"]
     assert parsed["config"].optim.grad_bound == 0.25
     fl.unparse_flags()
+
+
+def test_help_lists_the_ptb_flags_grouped(monkeypatch, capsys):
+    from enas_tf2.cli import ptb_main
+    monkeypatch.setattr(sys, "argv", ["enas-ptb", "--help"])
+    with pytest.raises(SystemExit) as exit_info:
+        ptb_main.run()
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    for title in ("What to run and where:", "Data:", "Child language model and its training:",
+                  "Controller:"):
+        assert title in out
+    assert "--child_rhn_depth" in out and "--logtostderr" not in out and "Other:" not in out
+
+
+def test_export_of_a_run_without_vocabulary_is_refused(exported, tmp_path):
+    import shutil
+
+    from enas_tf2.errors import EnasError
+    from enas_tf2.export.saved_model import export_run
+    train_dir, _ = exported
+    old = tmp_path / "old_run"
+    shutil.copytree(train_dir, old)
+    config = json.load(open(old / "run_config.json"))
+    del config["data"]["vocab"]
+    json.dump(config, open(old / "run_config.json", "w"))
+    with pytest.raises(EnasError, match="no data.vocab"):
+        export_run(str(old), str(tmp_path / "export"))
+    assert not (tmp_path / "export").exists()
