@@ -105,17 +105,36 @@ def test_augment_for_train_eager_tf_function_and_dataset_map_agree():
 
 
 def test_augment_for_train_composition_matches_its_parts():
-    """Pad 5/3 (round(40/8), round(24/8)), crop, flip, standardise, cutout; split seeds."""
+    """Standardise, pad 5/3 (round(40/8), round(24/8)), crop, flip, cutout; split seeds."""
     mean, std = (0.5, 0.5, 0.5), (0.25, 0.25, 0.25)
     image = _ramp_image(40, 24)
     seed = tf.constant([5, 9], tf.int64)
     geometry_seed, cut_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
     crop_seed, flip_seed = tf.unstack(tf.random.experimental.stateless_split(geometry_seed, 2))
-    expected = augment.pad_and_random_crop(image, 5, 3, crop_seed)
+    expected = augment.pad_and_random_crop(augment.standardize(image, mean, std), 5, 3, crop_seed)
     expected = augment.random_flip_left_right(expected, flip_seed)
-    expected = augment.cutout(augment.standardize(expected, mean, std), 6, cut_seed)
+    expected = augment.cutout(expected, 6, cut_seed)
     out = augment.augment_for_train(image, seed, mean, std, cutout_size=6)
     np.testing.assert_allclose(out.numpy(), expected.numpy(), atol=1e-6)
+
+
+def test_padding_is_the_channel_mean_as_in_the_original():
+    """The original standardised first and zero-padded after: the border is the channel mean
+    (0 once standardised), not black ((0 - mean) / std). A white 32x32 image with mean 0.5 and
+    std 0.25 standardises to 2 everywhere; a shifted crop shows 0 in its border strips."""
+    white = tf.fill([32, 32, 3], 255.0)
+    borders = 0
+    for s in range(20):
+        out = augment.augment_for_train(white, [s, 3], (0.5, 0.5, 0.5), (0.25, 0.25, 0.25)).numpy()
+        values = set(np.unique(np.round(out, 5)).tolist())
+        assert values <= {0.0, 2.0}, values                       # never black, -2
+        border = out[..., 0] == 0.0
+        borders += int(border.any())
+        # Border pixels form whole rows/columns at the edges (a window shifted by <= 4 px).
+        rows, cols = border.all(axis=1), border.all(axis=0)
+        np.testing.assert_array_equal(border, rows[:, None] | cols[None, :])
+        assert rows.sum() <= 4 and cols.sum() <= 4
+    assert borders >= 15     # offsets are uniform in [0, 8]^2; only (4, 4) gives no border
 
 
 def test_standardize_uint8_and_float_paths_agree():

@@ -117,12 +117,25 @@ F.DEFINE_bool("controller_sync_replicas", True, "Accepted for old scripts: aggre
               "done by --controller_num_aggregate.")
 F.DEFINE_bool("controller_search_whole_channels", True, "Accepted for old scripts (always on).")
 
+# ---- issue 12: honest search controls and clipping modes -----------------------------------------
+F.DEFINE_enum("search_strategy", "controller", ["controller", "random"],
+              "'controller': REINFORCE picks each child step's architecture (ENAS). 'random': the "
+              "shared weights train on uniformly random architectures and no controller is "
+              "trained (the paper's search-disabled control); derive then keeps the best of "
+              "--derive_num_samples random architectures.")
+F.DEFINE_enum("child_grad_clip", "none", ["none", "per_tensor", "global"],
+              "How child gradients are clipped at --child_grad_bound: 'none' (what the authors' "
+              "CIFAR code did: its per-tensor clip was a no-op), 'per_tensor' (what it intended), "
+              "'global' (one global norm, as enas_lm). The log's clip_rate is the share of steps "
+              "the clip changed.")
+
 FLAGS = F.FLAGS
 
 # `--help` groups, by purpose (the order of the sections above).
 HELP_GROUPS = (
     ("What to run and where", ("config", "search_for", "output_dir", "reset_output_dir",
-                               "child_fixed_arc", "arch_json", "derive_only", "seed")),
+                               "child_fixed_arc", "arch_json", "derive_only", "seed",
+                               "search_strategy")),
     ("Data", ("dataset", "data_path", "valid_size", "image_size", "batch_size",
               "eval_batch_size", "child_cutout_size", "data_format")),
     ("Outer loop and outputs", ("num_epochs", "log_every", "steps_per_loop", "eval_every_epochs",
@@ -134,8 +147,9 @@ HELP_GROUPS = (
         "child_num_layers", "child_num_cells", "child_out_filters", "child_num_branches",
         "child_stem", "child_fixed_ops",
         "child_keep_prob", "child_drop_path_keep_prob", "child_use_aux_heads", "child_l2_reg",
-        "child_grad_bound", "child_lr_cosine", "child_lr", "child_lr_dec_every",
-        "child_lr_dec_rate", "child_lr_max", "child_lr_min", "child_lr_T_0", "child_lr_T_mul")),
+        "child_grad_bound", "child_grad_clip", "child_lr_cosine", "child_lr",
+        "child_lr_dec_every", "child_lr_dec_rate", "child_lr_max", "child_lr_min", "child_lr_T_0",
+        "child_lr_T_mul")),
     ("Controller", (
         "controller_training", "controller_lstm_size", "controller_lstm_num_layers",
         "controller_tanh_constant", "controller_op_tanh_reduce", "controller_temperature",
@@ -195,6 +209,8 @@ FIELDS = {
     "controller_num_aggregate": ("controller", "num_aggregate", None),
     "controller_train_steps": ("controller", "train_steps", None),
     "controller_train_every": ("controller", "train_every", None),
+    "search_strategy": ("run", "search_strategy", None),
+    "child_grad_clip": ("optim", "grad_clip", None),
 }
 POSITIVE = ("num_epochs", "log_every", "steps_per_loop", "eval_every_epochs", "child_num_layers",
             "child_num_cells", "child_out_filters", "eval_batch_size", "derive_eval_batches",

@@ -90,6 +90,9 @@ class OptimizerConfig:
     aux_weight: float = 0.4           # weight of an auxiliary head's loss, when the net has one
     momentum: float = 0.9
     nesterov: bool = True
+    # none | per_tensor | global (training/gradients.py). The CIFAR presets use none: the authors'
+    # per-tensor clip was a no-op (P2). enas_lm's global-norm clip works, so PTB keeps global.
+    grad_clip: str = "global"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -108,9 +111,12 @@ class RunConfig:
     max_steps_per_epoch: int = 0      # >0: cap child steps per epoch (smoke runs)
     max_eval_batches: int = 0         # >0: cap eval batches (smoke runs)
     steps_per_loop: int = 10          # training steps run inside one tf.function call
-    derive_eval_batches: int = 1      # validation batches every derive candidate is scored on
+    derive_eval_batches: int = 5      # validation batches every derive candidate is scored on
     mixed_precision: bool = False
     jit_compile: bool = False
+    # controller: REINFORCE as the paper; random: shared weights trained on uniformly random
+    # architectures, no controller (the paper's "search disabled" control)
+    search_strategy: str = "controller"
 
 
 @dataclasses.dataclass(frozen=True)

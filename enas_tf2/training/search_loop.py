@@ -2,20 +2,26 @@
 generic over (task, space).
 
 Each epoch (docs/enas_reference.md §3): child steps over the training split, a fresh architecture per minibatch;
-then `controller_train_steps x controller_num_aggregate` controller samples (one Adam step per
-`num_aggregate`); then, every `eval_every_epochs`, the validation/test score (a new architecture
-per eval batch, as the original) and 10 sampled architectures with their rewards; then one
-checkpoint. At the end the result is derived: `derive_num_samples` architectures are sampled and
-scored on the same validation batches and the best is written to `arch.json`, next to the mean
-score of as many uniformly random architectures under the same shared weights (does the
-controller beat chance?).
+then, on epochs whose 1-based number is a multiple of `controller_train_every` (the original
+counts epochs finished), `controller_train_steps x controller_num_aggregate` controller samples
+(one Adam step per `num_aggregate`); then, every `eval_every_epochs`, the validation/test score (a
+new architecture per eval batch, as the original) and 10 sampled architectures, each scored on the
+same `derive_eval_batches` reward batches; then one checkpoint. At the end the result is derived:
+`derive_num_samples` architectures are sampled and scored on the same `derive_eval_batches`
+validation batches and the best is written to `arch.json`, next to as many uniformly random
+architectures scored on those same batches (does the controller beat chance? the per-batch
+difference and its spread say how sure that is).
+
+``search_strategy="random"`` is the paper's search-disabled control: every child step, evaluation
+and sample uses a uniformly random architecture drawn on the host (`SearchSpace.random_arch`), no
+controller is trained, and derive keeps the best of `derive_num_samples` random architectures.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import itertools
-from typing import Dict, List
+from typing import List
 
 import numpy as np
 import tensorflow as tf
@@ -24,12 +30,16 @@ from enas_tf2.configs.base import ExperimentConfig
 from enas_tf2.errors import EnasError
 from enas_tf2.search_space.base import SearchSpace
 from enas_tf2.tasks.base import Task
+from enas_tf2.training.arch_scoring import ArchScorer
 from enas_tf2.training.epoch_loop import run_epochs
 from enas_tf2.training.run_context import RunContext
 from enas_tf2.training.search_state import SearchState
-from enas_tf2.training.search_steps import (CONTROLLER_STREAM, DERIVE_STREAM, EVAL_STREAM,
-                                            seed_for)
+from enas_tf2.training.search_steps import (CHILD_STREAM, CONTROLLER_STREAM, DERIVE_STREAM,
+                                            EVAL_STREAM, RANDOM_STREAM, host_seed, seed_for)
 from enas_tf2.training.train_phase import PhaseSpec, evaluate_split, train_phase
+
+SEARCH_STRATEGIES = ("controller", "random")
+EPOCH_SAMPLES = 10   # architectures sampled and scored at the end of each evaluated epoch
 
 
 class SearchLoop:
@@ -38,6 +48,10 @@ class SearchLoop:
     def __init__(self, cfg: ExperimentConfig, space: SearchSpace, task: Task, ctx: RunContext):
         self.cfg, self.space, self.task, self.ctx = cfg, space, task, ctx
         self.run_cfg, self.ccfg = cfg.run, cfg.controller
+        if cfg.run.search_strategy not in SEARCH_STRATEGIES:
+            raise EnasError(f"unknown --search_strategy={cfg.run.search_strategy!r}; choose one "
+                            f"of {', '.join(SEARCH_STRATEGIES)}")
+        self.random = cfg.run.search_strategy == "random"
         self.data = task.build_data(ctx.strategy.num_replicas_in_sync)
         if self.data.valid is None or self.data.reward is None:
             raise EnasError("a search needs a validation split for the controller's reward: "
@@ -49,6 +63,11 @@ class SearchLoop:
         self.state = SearchState(ctx, space, task, self.data, cfg.controller, cfg.optim,
                                  self.steps_per_epoch, self.run_cfg.seed)
         self.log = ctx.open_log(int(self.state.epoch.numpy()))
+        self.scorer = ArchScorer(self.state.steps.score, task)
+        ctx.write_json("experiment.json", cfg.to_json())   # what `enas-arch rank` rebuilds
+        if self.random:
+            self.log.info("search strategy: random (uniformly random architectures train the "
+                          "shared weights; the controller is not trained)")
         metrics = task.metrics
         self.short = metrics.train_metric          # "acc" / "ppl": record keys valid_<short>
         dist = ctx.strategy.experimental_distribute_dataset
@@ -65,9 +84,34 @@ class SearchLoop:
                          steps_per_loop=max(1, cfg.steps_per_loop), log_every=cfg.log_every,
                          examples_per_step=self.data.examples_per_step,
                          output_dir=cfg.output_dir)
-        return train_phase(lambda n: st.steps.train_loop(self.train_iter, tf.constant(n)),
-                           st.steps.metrics, spec, log=self.log, task_metrics=self.task.metrics,
+        if self.random:
+            def run_chunk(n):
+                st.steps.train_loop_archs(self.train_iter, tf.constant(n),
+                                          self._random_archs(n, spec.steps_per_loop))
+        else:
+            def run_chunk(n):
+                st.steps.train_loop(self.train_iter, tf.constant(n))
+        return train_phase(run_chunk, st.steps.metrics, spec, log=self.log,
+                           task_metrics=self.task.metrics,
                            global_step=lambda: int(st.step.numpy()), lr_fn=st.lr_fn)
+
+    def _random_archs(self, num: int, rows: int) -> tf.Tensor:
+        """Uniformly random architectures of the next `num` child steps, seeded by their global
+        step, stacked and padded to `rows` (a fixed shape: one trace for every chunk)."""
+        first = int(self.state.step.numpy())
+        arrays = [self.space.random_arch(host_seed(CHILD_STREAM, self.run_cfg.seed,
+                                                   first + i)).to_array() for i in range(num)]
+        arrays += [arrays[-1]] * (rows - num)
+        return tf.constant(np.stack(arrays))
+
+    def _draw(self, stream: int, counter: int):
+        """``(arch tensor, Arch)``: sampled from the controller, or uniformly random with the
+        random strategy (and always for `RANDOM_STREAM`)."""
+        if self.random or stream == RANDOM_STREAM:
+            arch = self.space.random_arch(host_seed(stream, self.run_cfg.seed, counter))
+            return tf.constant(arch.to_array()), arch
+        out = self.state.steps.sample(seed_for(stream, self.run_cfg.seed, counter))
+        return out.arch, self.space.arch_from_array(out.arch.numpy())
 
     def _controller_phase(self, epoch: int) -> dict:
         st, cfg, ccfg = self.state, self.run_cfg, self.ccfg
@@ -111,37 +155,36 @@ class SearchLoop:
     def _score_split(self, dist_dataset, counter_base: int) -> float:
         seed = self.run_cfg.seed
         self.task.reset_state()
-        return evaluate_split(dist_dataset, lambda i, batch: self.state.steps.evaluate(
-            batch, seed_for(EVAL_STREAM, seed, counter_base + i)), self.task.score,
-            self.run_cfg.max_eval_batches)
+        if self.random:
+            def eval_fn(i, batch):
+                return self.state.steps.score(batch, self._draw(EVAL_STREAM, counter_base + i)[0])
+        else:
+            def eval_fn(i, batch):
+                return self.state.steps.evaluate(batch, seed_for(EVAL_STREAM, seed,
+                                                                 counter_base + i))
+        return evaluate_split(dist_dataset, eval_fn, self.task.score,
+                              self.run_cfg.max_eval_batches)
 
-    def _score_arch(self, arch_tensor, batches: List) -> Dict[str, float]:
-        """The task's score and reward of one architecture, from statistics summed over the same
-        fixed `batches`."""
-        totals: Dict[str, float] = {}
-        self.task.reset_state()
-        for batch in batches:
-            for key, value in self.state.steps.score(batch, arch_tensor).items():
-                totals[key] = totals.get(key, 0.0) + float(value)
-        reward = self.task.reward({k: tf.constant(v, tf.float32) for k, v in totals.items()})
-        return {"score": self.task.score(totals), "reward": float(reward)}
-
-    def _sample_and_score(self, num: int, batches: List, epoch: int, stream_base: int,
-                          kind: str) -> list:
+    def _sample_and_score(self, num: int, batches: List, epoch: int, stream: int,
+                          stream_base: int, kind: str) -> list:
+        """`num` architectures drawn from `stream` (`_draw`), each scored on all `batches`."""
         rows = []
         for i in range(num):
-            out = self.state.steps.sample(seed_for(DERIVE_STREAM, self.run_cfg.seed,
-                                                   stream_base + i))
-            arch = self.space.arch_from_array(out.arch.numpy())
+            tensor, arch = self._draw(stream, stream_base + i)
             rows.append({"epoch": epoch, "kind": kind, "tokens": arch.tokens(),
-                         **self._score_arch(out.arch, batches), "arch": arch})
+                         **self.scorer.score(tensor, batches), "arch": arch})
         return rows
+
+    def _eval_batch_count(self) -> int:
+        return max(1, self.run_cfg.derive_eval_batches)
 
     def _run_epoch(self, epoch: int) -> dict:
         cfg = self.run_cfg
         record = self._child_phase(epoch)
         record.update(reward_mean=None, entropy=None)
-        if self.ccfg.training and epoch % self.ccfg.train_every == 0:
+        # The original trains the controller when (finished epochs) % train_every == 0, i.e.
+        # after the train_every-th, 2*train_every-th... epoch (1-based), never after the first.
+        if not self.random and self.ccfg.training and (epoch + 1) % self.ccfg.train_every == 0:
             record.update(self._controller_phase(epoch))
         record[f"valid_{self.short}"] = None
         if (epoch + 1) % cfg.eval_every_epochs == 0 or epoch + 1 == cfg.num_epochs:
@@ -149,12 +192,16 @@ class SearchLoop:
             if self.dist_test is not None:
                 record[f"test_{self.short}"] = self._score_split(self.dist_test,
                                                                  epoch * 100_000 + 50_000)
-            rows = self._sample_and_score(10, [next(self.reward_iter)], epoch + 1, epoch * 1000,
-                                          "epoch_sample")
+            batches = [next(self.reward_iter) for _ in range(self._eval_batch_count())]
+            rows = self._sample_and_score(EPOCH_SAMPLES, batches, epoch + 1, DERIVE_STREAM,
+                                          epoch * 1000, "epoch_sample")
             pick = max if self.task.metrics.higher_is_better else min
             self.log.arch_image(pick(rows, key=lambda r: r["score"])["arch"],
                                 int(self.state.step.numpy()))
+            self.log.info(f"{EPOCH_SAMPLES} sampled architectures, each scored on the same "
+                          f"{len(batches)} reward batch(es):")
             for row in rows:
+                row.pop("batch_rewards")
                 self.log.info(f"  arch {row.pop('arch').tokens()}  {self.task.metrics.score} "
                               f"{row['score']:.4f}")
             self.log.archs(rows)
@@ -174,46 +221,63 @@ class SearchLoop:
                    eval_keys=(f"valid_{self.short}", f"test_{self.short}"))
         return self.derive()
 
+    def compare(self, batches: List, num: int, epoch: int):
+        """The derive comparison on `batches`: ``(candidates, random_rows, block)``.
+
+        With the controller strategy, `num` controller samples (the candidates) and `num`
+        uniformly random architectures are scored on the same batches; with the random strategy
+        the candidates ARE the `num` random architectures. `block` is the arch.json ``derive``
+        object: means, spreads over architectures and the per-batch paired difference."""
+        random_rows = self._sample_and_score(num, batches, epoch, RANDOM_STREAM, 0,
+                                             "derive_random")
+        rows = [] if self.random else self._sample_and_score(num, batches, epoch, DERIVE_STREAM,
+                                                             10_000_000, "derive")
+        metrics = self.task.metrics
+        pick = max if metrics.higher_is_better else min
+        block = {"strategy": self.run_cfg.search_strategy, "num_samples": num, "epoch": epoch,
+                 "eval_batches": len(batches), "score": metrics.score,
+                 "higher_is_better": metrics.higher_is_better,
+                 **self.scorer.summary(rows, "controller"),
+                 **self.scorer.summary(random_rows, "random"),
+                 "random_best_score": float(pick(r["score"] for r in random_rows)),
+                 **self.scorer.paired_difference(rows, random_rows)}
+        return (random_rows if self.random else rows), random_rows, block
+
     def derive(self) -> dict:
-        """Samples `derive_num_samples` archs, scores each on the same `derive_eval_batches`
-        validation batches, keeps the best (by the task's score direction)."""
+        """Scores `derive_num_samples` candidates on the same `derive_eval_batches` validation
+        batches, keeps the best (by the task's score direction), writes arch.json."""
         st, cfg = self.state, self.run_cfg
         epoch = int(st.epoch.numpy())
         n = max(1, cfg.derive_num_samples)
-        batches = list(itertools.islice(iter(self.dist_valid), max(1, cfg.derive_eval_batches)))
-        rows = self._sample_and_score(n, batches, epoch, 10_000_000, "derive")
-        random_rows = []
-        for i in range(n):
-            arch = self.space.random_arch(seed=cfg.seed * 100_003 + i)
-            random_rows.append({"epoch": epoch, "kind": "derive_random", "tokens": arch.tokens(),
-                                **self._score_arch(tf.constant(arch.to_array()), batches)})
-        metrics = self.task.metrics
-        pick = max if metrics.higher_is_better else min
+        batches = list(itertools.islice(iter(self.dist_valid), self._eval_batch_count()))
+        rows, random_rows, block = self.compare(batches, n, epoch)
+        pick = max if self.task.metrics.higher_is_better else min
         best = pick(rows, key=lambda r: r["score"])
-
-        def mean(table, key):
-            return float(np.mean([r[key] for r in table]))
         result = dict(best["arch"].to_json())
-        result.update(score=best["score"], reward=best["reward"], derive={
-            "num_samples": n, "epoch": epoch, "eval_batches": len(batches),
-            "score": metrics.score, "higher_is_better": metrics.higher_is_better,
-            "controller_mean_score": mean(rows, "score"),
-            "random_mean_score": mean(random_rows, "score"),
-            "random_best_score": float(pick(r["score"] for r in random_rows)),
-            "controller_mean_reward": mean(rows, "reward"),
-            "random_mean_reward": mean(random_rows, "reward")})
-        for row in rows:
-            row.pop("arch")
-        self.log.archs(rows + random_rows)
-        d = result["derive"]
-        self.log.info(f"derived {best['tokens']} {d['score']} {best['score']:.4f}; mean "
-                      f"{d['score']} controller {d['controller_mean_score']:.4f} vs uniformly "
-                      f"random {d['random_mean_score']:.4f} over {n} samples on "
-                      f"{len(batches)} validation batch(es)")
+        result.update(score=best["score"], reward=best["reward"], derive=block)
+        logged = random_rows if self.random else rows + random_rows
+        self.log.archs([{k: v for k, v in r.items() if k not in ("arch", "batch_rewards")}
+                        for r in logged])
+        self._log_derive(best, block)
         path = self.ctx.write_json("arch.json", result)
         self.log.info(f"wrote {path}")
         self._write_report()
         return result
+
+    def _log_derive(self, best: dict, d: dict) -> None:
+        name, n, k = d["score"], d["num_samples"], d["eval_batches"]
+        self.log.info(f"derived {best['tokens']} {name} {best['score']:.4f} (best of {n} "
+                      f"{'uniformly random' if self.random else 'controller'} samples, each "
+                      f"scored on the same {k} validation batch(es))")
+        if self.random:
+            self.log.info(f"mean reward of the random architectures {d['random_mean_reward']:.4f}"
+                          f" (std over architectures {d['random_reward_std'] or 0:.4f})")
+            return
+        sem = d["reward_diff_sem"]
+        self.log.info(f"mean reward: controller {d['controller_mean_reward']:.4f} vs uniformly "
+                      f"random {d['random_mean_reward']:.4f} ({n} each, same {k} batches); "
+                      f"difference {d['reward_diff_mean']:+.4f}" +
+                      (f" +- {sem:.4f} (standard error over the batches)" if sem else ""))
 
     def _write_report(self) -> None:
         """arch.png/arch.svg, summary.json and report.html beside arch.json (chief only); the

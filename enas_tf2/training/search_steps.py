@@ -4,23 +4,27 @@ Distribution design (any `tf.distribute` strategy, one trace each):
 - The architecture is sampled ONCE per step in cross-replica context from a stateless seed, so every
   replica and every worker uses the same architecture (workers hold identical controller weights and
   derive the same seed from the shared step counter).
-- Child gradients are all-reduced, clipped by their true global norm, scaled by the task's
-  per-batch factor, then applied (`gradients.apply_clipped`).
+- Child gradients are all-reduced, clipped (``none``, ``per_tensor`` or ``global``, on the sum
+  over replicas), scaled by the task's per-batch factor, then applied (`gradients.clip_and_apply`).
 - Statistics (e.g. correct/count) are summed over replicas and turned into the reward or metric
   by the task, so the reward of a global batch is the same whatever the number of replicas. The
   REINFORCE bookkeeping (baseline, gradient accumulation) runs in cross-replica context; only the
   Adam update runs per replica, as Keras optimizers require.
 - Child training runs `num_steps` steps inside ONE `tf.function` call (orbit's inner loop); the
   per-step scalars go to `StepMetrics` on the device and are read at log intervals.
+- With the random strategy (`train_loop_archs`) the host draws each step's architecture and the
+  compiled loop reads row ``i`` of a ``[steps_per_loop, *arch_shape]`` tensor: the space only
+  samples uniformly on the host (`SearchSpace.random_arch`), and a fixed row count keeps one trace.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import tensorflow as tf
 
 from enas_tf2.configs.base import ControllerConfig, OptimizerConfig
 from enas_tf2.controller import reinforce
-from enas_tf2.training.gradients import apply_clipped
+from enas_tf2.training.gradients import check_clip_mode, clip_and_apply
 from enas_tf2.training.step_metrics import StepMetrics
 
 
@@ -29,8 +33,15 @@ def seed_for(stream: int, run_seed: int, counter) -> tf.Tensor:
     return tf.stack([tf.cast(run_seed * 8 + stream, tf.int64), tf.cast(counter, tf.int64)])
 
 
-# Independent random streams of one run.
-CHILD_STREAM, CONTROLLER_STREAM, EVAL_STREAM, DERIVE_STREAM = 0, 1, 2, 3
+def host_seed(stream: int, run_seed: int, counter: int) -> int:
+    """An integer seed for a space's host-side `random_arch`, from the same (stream, seed,
+    counter) triple as `seed_for` (so random-strategy runs resume with the same draws)."""
+    entropy = [int(stream), int(run_seed) % 2 ** 63, int(counter)]
+    return int(np.random.SeedSequence(entropy).generate_state(1, np.uint64)[0])
+
+
+# Independent random streams of one run (RANDOM_STREAM: uniformly random derive comparisons).
+CHILD_STREAM, CONTROLLER_STREAM, EVAL_STREAM, DERIVE_STREAM, RANDOM_STREAM = 0, 1, 2, 3, 4
 
 
 def sum_over_replicas(strategy, per_replica: dict) -> dict:
@@ -65,10 +76,12 @@ class SearchSteps:
         self.step = step
         self.ccfg = controller_cfg
         self.ocfg = optim_cfg
+        self.clip_mode = check_clip_mode(optim_cfg.grad_clip)
         self.run_seed = int(run_seed)
         with strategy.scope():
             self.metrics = StepMetrics()
         self.train_loop = tf.function(self._train_loop)
+        self.train_loop_archs = tf.function(self._train_loop_archs)
         self.controller_sample = tf.function(self._controller_sample)
         self.controller_apply = tf.function(self._controller_apply)
         self.evaluate = tf.function(self._evaluate)
@@ -83,27 +96,37 @@ class SearchSteps:
         variables = self.child.trainable_variables
         with tf.GradientTape() as tape:
             loss, stats = self.task.train_loss(self._forward(arch), batch, variables)
-        # Untaken branches give zero gradients; apply_clipped also turns any None into zeros.
-        norm = apply_clipped(self.child_optimizer, tape.gradient(loss, variables), variables,
-                             self.ocfg.grad_bound, self.task.gradient_scale(batch))
-        return loss, stats, norm
+        # Untaken branches give zero gradients; clip_and_apply also turns any None into zeros.
+        norm, binds = clip_and_apply(self.child_optimizer, tape.gradient(loss, variables),
+                                     variables, self.clip_mode, self.ocfg.grad_bound,
+                                     self.task.gradient_scale(batch))
+        return loss, stats, norm, binds
+
+    def _train_step(self, iterator, arch):
+        """One child step on the next batch with `arch` (cross-replica context)."""
+        batch = next(iterator)
+        loss, stats, norm, binds = self.strategy.run(self._replica_train, args=(batch, arch))
+        self.task.after_train_step()
+        sum_, mean = tf.distribute.ReduceOp.SUM, tf.distribute.ReduceOp.MEAN
+        self.metrics.add(
+            loss=self.strategy.reduce(sum_, loss, axis=None),
+            metric=self.task.train_metric(sum_over_replicas(self.strategy, stats)),
+            grad_norm=self.strategy.reduce(mean, norm, axis=None),
+            clipped=self.strategy.reduce(mean, binds, axis=None), steps=1.0)
+        self.step.assign_add(1)
 
     def _train_loop(self, iterator, num_steps):
-        """Runs `num_steps` child steps, a freshly sampled architecture for each."""
+        """Runs `num_steps` child steps, an architecture freshly sampled by the controller for
+        each."""
         for _ in tf.range(num_steps):
             arch = self.controller(seed=seed_for(CHILD_STREAM, self.run_seed, self.step)).arch
-            batch = next(iterator)
-            loss, stats, norm = self.strategy.run(self._replica_train, args=(batch, arch))
-            self.task.after_train_step()
-            sum_ = tf.distribute.ReduceOp.SUM
-            norm = self.strategy.reduce(tf.distribute.ReduceOp.MEAN, norm, axis=None)
-            bound = self.ocfg.grad_bound
-            self.metrics.add(
-                loss=self.strategy.reduce(sum_, loss, axis=None),
-                metric=self.task.train_metric(sum_over_replicas(self.strategy, stats)),
-                grad_norm=norm,
-                clipped=tf.cast(norm > bound, tf.float32) if bound > 0 else 0.0, steps=1.0)
-            self.step.assign_add(1)
+            self._train_step(iterator, arch)
+
+    def _train_loop_archs(self, iterator, num_steps, archs):
+        """Runs `num_steps` child steps, step ``i`` with the architecture ``archs[i]`` (rows past
+        `num_steps` are padding)."""
+        for i in tf.range(num_steps):
+            self._train_step(iterator, archs[i])
 
     # ---- evaluation --------------------------------------------------------------------------
     def _stats(self, batch, arch):

@@ -1,7 +1,9 @@
 """Training augmentation and standardisation as pure TensorFlow functions (docs/enas_reference.md §4.3).
 
-Order, as in the original: zero-pad + random crop, random horizontal flip, standardise, optional
-cutout. Random functions take an explicit ``seed`` (an int pair, shape ``[2]``) or a
+Order, as in the original: standardise, zero-pad + random crop, random horizontal flip, optional
+cutout. The original standardised the whole array when loading it and padded afterwards, so its
+zero padding (and its cutout) fill with the channel MEAN, not with black; `augment_for_train`
+keeps that order. Random functions take an explicit ``seed`` (an int pair, shape ``[2]``) or a
 ``tf.random.Generator`` and use only stateless random ops, so the same seed gives the same result
 eagerly, in ``tf.function`` and in ``Dataset.map``.
 
@@ -126,10 +128,11 @@ def cutout(image: tf.Tensor, size: int, seed: Seed) -> tf.Tensor:
 def augment_for_train(image: tf.Tensor, seed: Seed, mean: Sequence[float], std: Sequence[float],
                       cutout_size: int = 0) -> tf.Tensor:
     """The whole training transform of one ``[H, W, 3]`` pixel-unit image (uint8 or float):
-    `crop_and_flip`, `standardize`, `cutout`, with seeds split from ``seed``. Returns float32.
+    `standardize`, then `crop_and_flip` (its zero padding is the channel mean, as in the
+    original), then `cutout`, with seeds split from ``seed``. Returns float32.
 
     This is exactly what the input pipeline applies to each training image."""
     geometry_seed, cutout_seed = tf.unstack(
         tf.random.experimental.stateless_split(as_seed(seed), 2))
-    out = standardize(crop_and_flip(tf.convert_to_tensor(image), geometry_seed), mean, std)
+    out = crop_and_flip(standardize(tf.convert_to_tensor(image), mean, std), geometry_seed)
     return cutout(out, cutout_size, cutout_seed)
