@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# A CPU-sized RNN-cell search on Penn Treebank (about a quarter of an hour on two idle cores):
+# the corrected enas_lm search recipe (`ptb_rnn_search` preset: lr 20 scaled by length/35, clip
+# 0.1, its dropouts and controller) on a narrower child and fewer, shorter epochs: hidden 64,
+# batch 64, 10 epochs of 200 windows (about half a pass each), 10 controller updates of 5 samples
+# per epoch, validation capped at 20 batches, 20 derive samples. For a test of the plumbing in a
+# minute use --config=ptb_rnn_search.smoke instead.
+#   DATA_PATH=data/ptb scripts/ptb_search_cpu.sh [--flag=value ...]
+set -euo pipefail
+exec python -m enas_tf2.cli.ptb_main --config=ptb_rnn_search \
+  --data_path="${DATA_PATH:-data/ptb}" --output_dir="${OUTPUT_DIR:-runs/ptb_rnn_search_cpu}" \
+  --child_lstm_hidden_size=64 --batch_size=64 --eval_batch_size=64 --num_epochs=10 \
+  --max_steps_per_epoch=200 --max_eval_batches=20 --controller_train_steps=10 \
+  --controller_num_aggregate=5 --derive_num_samples=20 --log_every=50 "$@"
