@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 from enas_tf2.configs.base import ExperimentConfig
 from enas_tf2.errors import EnasError
@@ -54,17 +54,58 @@ def _prepare(cfg: ExperimentConfig, inputs=None, final: bool = False):
     return strategy, space, task
 
 
-def _explained(task, fn):
-    """Runs `fn()`, turning TensorFlow data errors into the task's one-line explanation."""
+@dataclasses.dataclass(frozen=True)
+class DryRun:
+    """What ``cfg.run.dry_run`` (``--dry_run``) returns instead of training: the pre-flight
+    `Estimate` (peak memory, seconds per step, projected epoch and run times)."""
+    estimate: Any
+    lines: List[str]
+
+
+def experiment_identity(cfg: ExperimentConfig, kind: str, arch=None) -> Dict[str, Any]:
+    """What a run folder's ``experiment.json`` holds: the config, the kind of run ("search" /
+    "final") and a final run's architecture; a rerun is compared with it."""
+    identity = dict(cfg.to_json(), kind=kind)
+    if arch is not None:
+        identity["arch"] = arch.to_json()
+    return identity
+
+
+def _explained(task, fn, contexts: Optional[list] = None):
+    """Runs `fn()`, turning TensorFlow data errors into the task's one-line explanation and a
+    failed write in the run folder (disk full, read-only, deleted) into the run context's; the
+    run folder's lock is released however `fn` ends."""
+    contexts = [] if contexts is None else contexts
     try:
         return fn()
     except EnasError:
         raise
     except Exception as err:  # pylint: disable=broad-except
+        for ctx in contexts:
+            explained = ctx.explain_error(err)
+            if explained is not err:
+                raise explained from None
         explained = task.explain_error(err)
         if explained is err:
             raise
         raise explained from None
+    finally:
+        for ctx in contexts:
+            ctx.close()
+
+
+def _start(loop, kind: str, cfg: ExperimentConfig) -> None:
+    """The pre-flight of a real run (unless ``cfg.run.preflight`` is off), logged before the
+    first epoch; refuses a run that would not fit in memory (``--force`` overrides)."""
+    if not cfg.run.preflight:
+        return
+    if cfg.run.strategy == "multi_worker":
+        loop.log.info("pre-flight skipped under --strategy=multi_worker (its steps are "
+                      "collective); --dry_run on one worker estimates the run")
+        return
+    from enas_tf2.training.preflight import run_preflight
+    for line in run_preflight(loop, kind, force=cfg.run.force).lines():
+        loop.log.info(line)
 
 
 def search(cfg: ExperimentConfig, data=None, derive_only: bool = False) -> SearchResult:
@@ -78,17 +119,22 @@ def search(cfg: ExperimentConfig, data=None, derive_only: bool = False) -> Searc
     """
     from enas_tf2.training.run_context import RunContext
     from enas_tf2.training.search_loop import SearchLoop
+    if cfg.run.dry_run:
+        return dry_run(cfg, data=data)
     strategy, space, task = _prepare(cfg, data)
+    contexts = []
 
     def run():
-        loop = SearchLoop(cfg, space, task, RunContext(cfg.run, strategy))
+        contexts.append(RunContext(cfg.run, strategy, experiment_identity(cfg, "search")))
+        loop = SearchLoop(cfg, space, task, contexts[0])
         if derive_only:
             if loop.state.restored is None:
                 raise EnasError(f"--derive_only: no checkpoint in {cfg.run.output_dir}/ckpt")
             return loop.derive()
+        _start(loop, "search", cfg)
         return loop.run()
 
-    result = _explained(task, run)
+    result = _explained(task, run, contexts)
     arch = space.arch_from_json(result)
     return SearchResult(arch=arch, score=float(result["score"]), reward=float(result["reward"]),
                         derive=result["derive"],
@@ -108,13 +154,66 @@ def train_final(cfg: ExperimentConfig, arch, data=None) -> FinalResult:
                         f"{getattr(arch, 'search_space', '?')} space, but the config is for "
                         f"{cfg.space}")
     arch = space.arch_from_json(arch.to_json())   # validates it against the space's config
+    if cfg.run.dry_run:
+        return dry_run(cfg, arch, data=data)
+    contexts = []
 
     def run():
-        loop = FinalLoop(cfg, space, task, arch, RunContext(cfg.run, strategy))
+        contexts.append(RunContext(cfg.run, strategy, experiment_identity(cfg, "final", arch)))
+        loop = FinalLoop(cfg, space, task, arch, contexts[0])
+        _start(loop, "final", cfg)
         return loop, loop.run()
 
-    loop, metrics = _explained(task, run)
+    loop, metrics = _explained(task, run, contexts)
     return FinalResult(metrics=metrics, num_params=loop.num_params, output_dir=cfg.run.output_dir)
+
+
+def dry_run(cfg: ExperimentConfig, arch=None, data=None) -> DryRun:
+    """Builds the run of `cfg` (a search, or the final training of `arch`) in a temporary folder,
+    runs a few steps of each kind and returns (and prints) the pre-flight estimate: peak memory
+    against the machine's, seconds per step, projected time per epoch and for the epochs
+    ``cfg.run.output_dir`` still has to run. Nothing is written to ``cfg.run.output_dir``."""
+    import shutil
+    import tempfile
+    from enas_tf2.json_file import read_jsonl
+    from enas_tf2.training.preflight import run_preflight
+    from enas_tf2.training.run_context import RunContext, has_saved_state
+    kind = "search" if arch is None else "final"
+    real_dir = cfg.run.output_dir
+    done = 0
+    if has_saved_state(real_dir):
+        done = max([int(r.get("epoch", 0))
+                    for r in read_jsonl(os.path.join(real_dir, "progress.jsonl"))] + [0])
+    folder = tempfile.mkdtemp(prefix="enas_dry_run_")
+    cfg = cfg.replace(run=dataclasses.replace(cfg.run, output_dir=folder, reset_output_dir=False,
+                                              dry_run=False))
+    strategy, space, task = _prepare(cfg, data, final=arch is not None)
+
+    def run():
+        ctx = RunContext(cfg.run, strategy)
+        if arch is None:
+            from enas_tf2.training.search_loop import SearchLoop
+            loop = SearchLoop(cfg, space, task, ctx)
+        else:
+            from enas_tf2.training.final_loop import FinalLoop
+            loop = FinalLoop(cfg, space, task, space.arch_from_json(arch.to_json()), ctx)
+        try:
+            estimate = run_preflight(loop, kind, force=cfg.run.force, dry=True,
+                                     epochs_done=done)
+        finally:
+            loop.log.flush()
+        return estimate
+
+    try:
+        estimate = _explained(task, run)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    lines = estimate.lines()
+    if not estimate.fits:
+        lines.append(f"pre-flight: a real run would be refused: {estimate.refusal()}")
+    for line in lines:
+        print(line, flush=True)
+    return DryRun(estimate=estimate, lines=lines)
 
 
 def load_arch_json(path: str) -> Dict[str, Any]:

@@ -129,6 +129,18 @@ F.DEFINE_enum("child_grad_clip", "none", ["none", "per_tensor", "global"],
               "'global' (one global norm, as enas_lm). The log's clip_rate is the share of steps "
               "the clip changed.")
 
+# ---- issue 13: resume safety and the pre-flight ----------------------------------------------------
+F.DEFINE_bool("dry_run", False, "Build everything, run a few steps of each kind, print the peak "
+              "memory, seconds per step and the projected time per epoch and for the whole run, "
+              "then stop (nothing is written to --output_dir).")
+F.DEFINE_bool("force", False, "Run even when the pre-flight projects more memory than this "
+              "machine has.")
+F.DEFINE_bool("preflight", True, "Before the first epoch, measure memory and step times and "
+              "print the estimate; a run that would not fit in memory is refused (--force). "
+              "--nopreflight skips it.")
+F.DEFINE_bool("skip_corrupt_records", False, "TFRecord data: skip records that cannot be read "
+              "(counted and reported per shard) instead of stopping at the first corrupt one.")
+
 FLAGS = F.FLAGS
 
 # `--help` groups, by purpose (the order of the sections above).
@@ -157,6 +169,7 @@ HELP_GROUPS = (
         "controller_num_aggregate", "controller_train_steps", "controller_train_every",
         "controller_skip_target", "controller_skip_weight", "controller_sync_replicas",
         "controller_search_whole_channels")),
+    ("Safety and estimates", ("dry_run", "preflight", "force", "skip_corrupt_records")),
 )
 
 
@@ -211,6 +224,9 @@ FIELDS = {
     "controller_train_every": ("controller", "train_every", None),
     "search_strategy": ("run", "search_strategy", None),
     "child_grad_clip": ("optim", "grad_clip", None),
+    "dry_run": ("run", "dry_run", None), "force": ("run", "force", None),
+    "preflight": ("run", "preflight", None),
+    "skip_corrupt_records": ("data", "skip_corrupt_records", None),
 }
 POSITIVE = ("num_epochs", "log_every", "steps_per_loop", "eval_every_epochs", "child_num_layers",
             "child_num_cells", "child_out_filters", "eval_batch_size", "derive_eval_batches",

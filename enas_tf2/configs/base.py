@@ -49,6 +49,7 @@ class DataConfig:
     cutout_size: int = 0              # 0 disables cutout
     shuffle_buffer: int = 10000
     seed: int = 0
+    skip_corrupt_records: bool = False   # TFRecord: skip unreadable records (counted) instead of stopping
 
     def __post_init__(self):
         # Parsed once, here at the boundary: every consumer sees None or an (H, W) tuple.
@@ -117,6 +118,11 @@ class RunConfig:
     # controller: REINFORCE as the paper; random: shared weights trained on uniformly random
     # architectures, no controller (the paper's "search disabled" control)
     search_strategy: str = "controller"
+    # Pre-flight (training/preflight.py): measure memory and step times before the first epoch;
+    # `force` runs even when the projected memory exceeds the machine's; `dry_run` only estimates.
+    preflight: bool = True
+    force: bool = False
+    dry_run: bool = False
 
 
 @dataclasses.dataclass(frozen=True)

@@ -4,27 +4,59 @@ Rerunning the same command restores the newest checkpoint and continues; nothing
 the user asks (``--reset_output_dir``). Under multi-worker training every worker must take part in a
 save (variables may be read collectively), but only the chief's copy is kept: the others write to a
 temporary folder that is deleted right away (the documented MultiWorkerMirroredStrategy pattern).
+
+Faults never cost a saved checkpoint: a save that fails (disk full, folder read-only or deleted)
+removes its half-written files and stops the run with one line naming the checkpoint that is kept
+(TensorFlow updates the ``checkpoint`` index file only after a complete save, so the previous
+checkpoint stays the newest). A newest checkpoint that cannot be read (a half-written or damaged
+file) is reported and the previous one is restored instead.
 """
 
 from __future__ import annotations
 
+import glob
+import logging
 import os
 import shutil
-from typing import Optional
+from typing import Optional, Sequence
 
 import tensorflow as tf
 
 from enas_tf2.errors import EnasError
+from enas_tf2.training.storage_errors import explain_storage_error
+
+LOGGER = logging.getLogger("enas_tf2")
 
 
-def prepare_output_dir(output_dir: str, reset: bool, is_chief: bool = True) -> None:
-    """Creates `output_dir`; wipes it first only when `reset` is set (never silently)."""
+def prepare_output_dir(output_dir: str, reset: bool, is_chief: bool = True,
+                       keep: Sequence[str] = ()) -> None:
+    """Creates `output_dir`; wipes its contents first only when `reset` is set (never silently),
+    sparing the entries named in `keep` (the run lock)."""
+    if os.path.exists(output_dir) and not os.path.isdir(output_dir):
+        raise EnasError(f"--output_dir {output_dir!r} is a file, not a folder; choose a folder "
+                        f"path (it is created if missing)")
     if reset and is_chief and os.path.isdir(output_dir):
-        shutil.rmtree(output_dir)
+        for name in os.listdir(output_dir):
+            if name in keep:
+                continue
+            path = os.path.join(output_dir, name)
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path)
+            else:
+                os.remove(path)
     try:
         os.makedirs(output_dir, exist_ok=True)
     except OSError as err:
-        raise EnasError(f"cannot create --output_dir {output_dir!r}: {err.strerror}") from err
+        raise EnasError(f"cannot create --output_dir {output_dir!r}: {err.strerror}; choose a "
+                        f"folder you can write to") from err
+    if is_chief and not os.access(output_dir, os.W_OK | os.X_OK):
+        raise EnasError(f"--output_dir {output_dir!r} is not writable (permission denied); "
+                        f"choose a folder you can write to")
+
+
+def _first_line(err: BaseException) -> str:
+    text = (getattr(err, "message", None) or str(err)).strip().splitlines()
+    return text[0] if text else type(err).__name__
 
 
 class RunCheckpoint:
@@ -52,24 +84,70 @@ class RunCheckpoint:
         """Path prefix of the newest checkpoint, or None."""
         return self.manager.latest_checkpoint
 
-    def restore_latest(self) -> Optional[str]:
-        """Restores the newest checkpoint if there is one; returns its path (None = fresh run)."""
-        # Every worker resumes from the chief's checkpoint so that all replicas agree.
-        path = tf.train.latest_checkpoint(self.chief_directory)
-        if path is None:
-            return None
+    def saved_paths(self) -> list:
+        """The chief's checkpoints, oldest first (from the ``checkpoint`` index file)."""
         try:
-            self.checkpoint.restore(path).expect_partial()
-        except (tf.errors.OpError, ValueError, AssertionError) as err:
-            raise EnasError(f"checkpoint {path} cannot be restored ({type(err).__name__}: "
-                            f"{str(err).splitlines()[0]}); it was written by a different "
-                            f"configuration or is corrupt. Use another --output_dir or "
-                            f"--reset_output_dir") from err
-        return path
+            state = tf.train.get_checkpoint_state(self.chief_directory)
+        except Exception:  # pylint: disable=broad-except  (a damaged index file)
+            state = None
+        if state is None:
+            latest = tf.train.latest_checkpoint(self.chief_directory)
+            return [latest] if latest else []
+        paths = list(state.all_model_checkpoint_paths) or [state.model_checkpoint_path]
+        return [p if os.path.isabs(p) else os.path.join(self.chief_directory, p) for p in paths]
+
+    def restore_latest(self) -> Optional[str]:
+        """Restores the newest readable checkpoint; returns its path (None = fresh run).
+
+        Every worker resumes from the chief's checkpoints so that all replicas agree. When the
+        newest cannot be read (half-written, damaged), the one before it is tried, with a
+        warning; EnasError when none can be restored."""
+        paths = self.saved_paths()
+        if not paths:
+            return None
+        failures = []
+        for path in reversed(paths):
+            try:
+                self.checkpoint.restore(path).expect_partial()
+            except EnasError:
+                raise
+            except Exception as err:  # pylint: disable=broad-except  (IndexError on truncation)
+                failures.append(f"{os.path.basename(path)} ({type(err).__name__}: "
+                                f"{_first_line(err)})")
+                continue
+            if failures:
+                LOGGER.warning("warning: could not read %s; resumed from the previous checkpoint "
+                               "%s instead", "; ".join(failures), path)
+            return path
+        raise EnasError(f"no checkpoint in {self.chief_directory} can be restored: "
+                        f"{'; '.join(failures)}; they were written by a different configuration "
+                        f"or are damaged. Use another --output_dir or --reset_output_dir")
 
     def save(self, number: int) -> str:
-        """Saves checkpoint `number` (the epoch); non-chief copies are removed right away."""
-        path = self.manager.save(checkpoint_number=number)
+        """Saves checkpoint `number` (the epoch); non-chief copies are removed right away.
+
+        A failed save (disk full, folder read-only or gone) removes its partial files and raises
+        an EnasError naming the checkpoint that is kept."""
+        kept = self.latest
+        try:
+            path = self.manager.save(checkpoint_number=number)
+        except (tf.errors.OpError, OSError) as err:
+            self._remove_partial(number)
+            raise explain_storage_error(err, os.path.dirname(self.chief_directory.rstrip("/")),
+                                        kept, f"saving checkpoint {number}") from None
         if not self.is_chief:
             shutil.rmtree(self.directory, ignore_errors=True)
         return path
+
+    def _remove_partial(self, number: int) -> None:
+        """Deletes what a failed save of checkpoint `number` left (its temp folder and files);
+        the index file still names the previous checkpoint."""
+        prefix = os.path.join(self.directory, f"ckpt-{number}")
+        for path in glob.glob(prefix + "_temp*") + glob.glob(prefix + ".*"):
+            if os.path.isdir(path):
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                try:
+                    os.remove(path)
+                except OSError:
+                    pass
