@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import sys
@@ -37,8 +38,37 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 # module does not import TensorFlow (``--help`` stays fast).
 _TF_ERRORS = {
     "DataLossError": "corrupt or truncated data file",
-    "ResourceExhaustedError": "out of memory; lower --batch_size or --image_size",
+    "ResourceExhaustedError": "out of memory; lower --batch_size or --image_size (--dry_run "
+                              "names a batch size that fits)",
+    # A multi-worker peer that died: the collective ops of the others fail (after the
+    # coordination service's heartbeat timeout) instead of waiting forever.
+    "UnavailableError": "a worker of the cluster stopped or cannot be reached; the last "
+                        "checkpoint is kept: restart every worker with the same command to resume",
+    "AbortedError": "the cluster aborted the step (a worker stopped?); the last checkpoint is "
+                    "kept: restart every worker with the same command to resume",
 }
+_DISK_FULL = ("no space left on device", "disk quota exceeded")
+
+
+def explain_exception(err: BaseException) -> Optional[str]:
+    """The one-line text for an exception a user (or their machine) caused, or None for a bug.
+    Matched without importing TensorFlow."""
+    first = _first_line(err)
+    if isinstance(err, MemoryError):
+        return ("out of memory; lower --batch_size or --image_size (--dry_run names a batch "
+                "size that fits)")
+    if isinstance(err, OSError) and not type(err).__module__.startswith("tensorflow"):
+        if err.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+            return f"disk full writing {err.filename or 'a file'}: free space and rerun to resume"
+        if err.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+            return f"cannot write {err.filename or 'a file'}: {err.strerror}"
+        return None
+    if not type(err).__module__.startswith("tensorflow"):
+        return None
+    if any(text in first.lower() for text in _DISK_FULL):
+        return f"disk full: {first}; free space and rerun to resume"
+    hint = _TF_ERRORS.get(type(err).__name__)
+    return f"{hint}: {first}" if hint else None
 _HELP_ARGS = {"-h", "-?", "--help", "--helpshort"}
 HelpGroups = Sequence[Tuple[str, Sequence[str]]]
 
@@ -170,10 +200,10 @@ def run_main(main, flag_values=None, doc: str = "", groups: Optional[HelpGroups]
             print(f"error: {interrupted}", file=sys.stderr)
             sys.exit(130)
         except Exception as err:  # pylint: disable=broad-except
-            hint = _TF_ERRORS.get(type(err).__name__)
-            if hint and type(err).__module__.startswith("tensorflow"):
-                print(f"error: {hint}: {_first_line(err)}", file=sys.stderr)
-                sys.exit(2)
-            raise
+            text = explain_exception(err)
+            if text is None:
+                raise
+            print(f"error: {text}", file=sys.stderr)
+            sys.exit(2)
 
     app.run(wrapped, argv=argv, flags_parser=make_flags_parser(flag_values, doc, groups))

@@ -138,6 +138,9 @@ F.DEFINE_bool("force", False, "Run even when the pre-flight projects more memory
 F.DEFINE_bool("preflight", True, "Before the first epoch, measure memory and step times and "
               "print the estimate; a run that would not fit in memory is refused (--force). "
               "--nopreflight skips it.")
+F.DEFINE_float("memory_limit_gb", 0.0, "Refuse runs the pre-flight projects above this many GiB "
+               "of memory (0 = what the machine has: MemAvailable, or the container's limit).",
+               lower_bound=0.0)
 F.DEFINE_bool("skip_corrupt_records", False, "TFRecord data: skip records that cannot be read "
               "(counted and reported per shard) instead of stopping at the first corrupt one.")
 
@@ -169,7 +172,8 @@ HELP_GROUPS = (
         "controller_num_aggregate", "controller_train_steps", "controller_train_every",
         "controller_skip_target", "controller_skip_weight", "controller_sync_replicas",
         "controller_search_whole_channels")),
-    ("Safety and estimates", ("dry_run", "preflight", "force", "skip_corrupt_records")),
+    ("Safety and estimates", ("dry_run", "preflight", "force", "memory_limit_gb",
+                              "skip_corrupt_records")),
 )
 
 
@@ -225,7 +229,7 @@ FIELDS = {
     "search_strategy": ("run", "search_strategy", None),
     "child_grad_clip": ("optim", "grad_clip", None),
     "dry_run": ("run", "dry_run", None), "force": ("run", "force", None),
-    "preflight": ("run", "preflight", None),
+    "preflight": ("run", "preflight", None), "memory_limit_gb": ("run", "memory_limit_gb", None),
     "skip_corrupt_records": ("data", "skip_corrupt_records", None),
 }
 POSITIVE = ("num_epochs", "log_every", "steps_per_loop", "eval_every_epochs", "child_num_layers",

@@ -123,6 +123,7 @@ class RunConfig:
     preflight: bool = True
     force: bool = False
     dry_run: bool = False
+    memory_limit_gb: float = 0.0      # >0: the pre-flight allows at most this much (shared hosts)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -9,7 +9,7 @@ resident memory this process has now plus what the kernel reports it could still
 from __future__ import annotations
 
 import resource
-from typing import Optional
+from typing import Optional, Tuple
 
 GIB = float(1 << 30)
 
@@ -78,12 +78,31 @@ def _read_int(path: str) -> Optional[int]:
         return None
 
 
+def _cgroup_files():
+    """(limit file, usage file) candidates: this process's own cgroup (from /proc/self/cgroup)
+    first, then the root of the mounted hierarchy (a container's view)."""
+    own_v1 = own_v2 = ""
+    try:
+        with open("/proc/self/cgroup") as f:
+            for line in f:
+                parts = line.strip().split(":", 2)
+                if len(parts) == 3 and "memory" in parts[1].split(","):
+                    own_v1 = parts[2]
+                elif len(parts) == 3 and parts[0] == "0" and not parts[1]:
+                    own_v2 = parts[2]
+    except OSError:
+        pass
+    v1, v2 = "/sys/fs/cgroup/memory", "/sys/fs/cgroup"
+    return [(f"{v2}{own_v2}/memory.max", f"{v2}{own_v2}/memory.current"),
+            (f"{v1}{own_v1}/memory.limit_in_bytes", f"{v1}{own_v1}/memory.usage_in_bytes"),
+            (f"{v2}/memory.max", f"{v2}/memory.current"),
+            (f"{v1}/memory.limit_in_bytes", f"{v1}/memory.usage_in_bytes")]
+
+
 def cgroup_headroom() -> Optional[int]:
-    """Bytes this container may still allocate under its cgroup memory limit, or None when
-    there is no limit (cgroup v2 ``memory.max``, v1 ``memory.limit_in_bytes``)."""
-    for limit_file, usage_file in (("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
-                                   ("/sys/fs/cgroup/memory/memory.limit_in_bytes",
-                                    "/sys/fs/cgroup/memory/memory.usage_in_bytes")):
+    """Bytes this process's cgroup (container) may still allocate under its memory limit, or
+    None when there is no limit (cgroup v2 ``memory.max``, v1 ``memory.limit_in_bytes``)."""
+    for limit_file, usage_file in _cgroup_files():
         limit = _read_int(limit_file)
         if limit is None or limit >= 1 << 60:     # v1 reports "no limit" as a huge number
             continue
@@ -92,23 +111,24 @@ def cgroup_headroom() -> Optional[int]:
     return None
 
 
-def memory_limit() -> Optional[int]:
-    """The largest resident size this process can reach now: its RSS plus the memory the host
-    (and its cgroup) can still give; None when unknown (not Linux)."""
+def memory_limit(cap_bytes: int = 0) -> Tuple[Optional[int], str]:
+    """``(bytes, source)``: the largest resident size this process can reach now (its RSS plus
+    what the host and its cgroup can still give) and where that figure comes from; `cap_bytes`
+    (> 0, ``--memory_limit_gb``) lowers it. ``(None, "unknown")`` when nothing is known."""
+    candidates = []
     available = mem_available()
+    if available is not None:
+        candidates.append((current_rss() + available, "MemAvailable"))
     headroom = cgroup_headroom()
-    if available is None and headroom is None:
-        return None
-    free = min(v for v in (available, headroom) if v is not None)
-    return current_rss() + free
+    if headroom is not None:
+        candidates.append((current_rss() + headroom, "cgroup limit"))
+    if cap_bytes > 0:
+        candidates.append((int(cap_bytes), "--memory_limit_gb"))
+    if not candidates:
+        return None, "unknown"
+    return min(candidates)
 
 
 def gib(num_bytes: float) -> str:
     """``1.23 GiB``."""
     return f"{num_bytes / GIB:.2f} GiB"
-
-
-def describe_limit() -> str:
-    """Where the limit comes from, for messages."""
-    return "cgroup limit" if cgroup_headroom() is not None else "MemAvailable"
-

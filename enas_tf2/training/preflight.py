@@ -48,6 +48,7 @@ class Estimate:
     batch_size: int
     replicas: int
     limit: Optional[int]           # bytes this process can reach (None: unknown)
+    limit_source: str              # "MemAvailable", "cgroup limit" or "--memory_limit_gb"
     fit: Optional[MemoryFit]       # the small-batch memory fit (image tasks, one replica)
     measured_peak: int = 0         # resident high-water mark during the real-batch steps
     steps: List[StepKind] = dataclasses.field(default_factory=list)
@@ -87,7 +88,7 @@ class Estimate:
                          f"example)")
         if self.limit is not None:
             parts.append(f" of {host_memory.gib(self.limit)} this process can use "
-                         f"({host_memory.describe_limit()})")
+                         f"({self.limit_source})")
         return "".join(parts)
 
     def lines(self) -> List[str]:
@@ -117,7 +118,7 @@ class Estimate:
         return EnasError(
             f"not enough memory: the {self.kind} at batch size {self.batch_size} needs about "
             f"{host_memory.gib(self.projected_peak)} but this process can use "
-            f"{host_memory.gib(self.limit)} ({host_memory.describe_limit()}); {advice} "
+            f"{host_memory.gib(self.limit)} ({self.limit_source}); {advice} "
             f"(--force runs it anyway)")
 
 
@@ -185,9 +186,10 @@ def run_preflight(loop, kind: str, *, force: bool, dry: bool = False,
     timings. `epochs_done`: epochs already completed (default: the loop's epoch counter)."""
     run_cfg = loop.run_cfg
     epoch_var = loop.state.epoch if kind == "search" else loop.epoch
+    limit, source = host_memory.memory_limit(int(run_cfg.memory_limit_gb * host_memory.GIB))
     est = Estimate(kind=kind, batch_size=int(loop.data.global_batch),
                    replicas=loop.ctx.strategy.num_replicas_in_sync,
-                   limit=host_memory.memory_limit(), fit=None,
+                   limit=limit, limit_source=source, fit=None,
                    epochs_done=int(epoch_var.numpy()) if epochs_done is None else epochs_done,
                    num_epochs=run_cfg.num_epochs)
     start = time.time()

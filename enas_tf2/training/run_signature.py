@@ -30,7 +30,8 @@ REFUSED_PREFIXES = ("kind", "arch", "space", "task", "space_config.", "data.", "
                     "run.search_strategy", "run.mixed_precision", "controller.lstm_size",
                     "controller.lstm_num_layers")
 # Never compared: where the folder is (it may have been moved) and per-invocation switches.
-IGNORED = ("run.output_dir", "run.reset_output_dir", "run.force", "run.preflight", "run.dry_run")
+IGNORED = ("run.output_dir", "run.reset_output_dir", "run.force", "run.preflight", "run.dry_run",
+           "run.memory_limit_gb")
 # Data settings that do not change what the finished epochs saw: accepted and logged.
 ACCEPTED = ("data.skip_corrupt_records",)
 

@@ -22,6 +22,7 @@ import tensorflow as tf
 from enas_tf2.configs.base import DataConfig
 from enas_tf2.data.images.augment import augment_for_train
 from enas_tf2.data.images.cifar10 import load_cifar10
+from enas_tf2.data.images.corrupt_records import read_shard, read_shards, scan_and_report
 from enas_tf2.data.images.image_data import ImageData
 from enas_tf2.data.images.image_decode import decode_record
 from enas_tf2.data.images.preprocess import preprocess_for_eval, resize_images
@@ -163,16 +164,18 @@ def _build_cifar10(cfg: DataConfig, image_size) -> ImageData:
 
 
 def _records(source: RecordSource, split: str, shuffle: bool, seed: int,
-             buffer_records: int = 0) -> tf.data.Dataset:
+             buffer_records: int = 0, skip_corrupt: bool = False) -> tf.data.Dataset:
     """Serialised records of one split: shuffled+repeated over parallel-interleaved shards, or in
     file order for one deterministic pass. The shuffle buffer holds at most ``buffer_records``
-    (``--shuffle_buffer``) records and at most `SHUFFLE_BUFFER_BYTES` of them."""
+    (``--shuffle_buffer``) records and at most `SHUFFLE_BUFFER_BYTES` of them. `skip_corrupt`:
+    a damaged record ends its shard instead of the run (`corrupt_records`)."""
     files = source.shards[split]
     if not shuffle:
-        return tf.data.TFRecordDataset(files)
+        return read_shards(files, skip_corrupt)
     dataset = tf.data.Dataset.from_tensor_slices(files)
     dataset = dataset.shuffle(len(files), seed=seed, reshuffle_each_iteration=True).repeat()
-    dataset = dataset.interleave(tf.data.TFRecordDataset, cycle_length=min(len(files), 8),
+    dataset = dataset.interleave(lambda f: read_shard(f, skip_corrupt),
+                                 cycle_length=min(len(files), 8),
                                  block_length=1, num_parallel_calls=AUTOTUNE, deterministic=False)
     avg_bytes = max(1, source.bytes[split] // max(1, source.counts[split]))
     buffer = min(source.counts[split], SHUFFLE_BUFFER_BYTES // avg_bytes)
@@ -213,6 +216,8 @@ def _estimate_normalization(source: RecordSource, image_size) -> Tuple[tuple, tu
 
 def _build_tfrecord(cfg: DataConfig, image_size) -> ImageData:
     source = open_record_source(cfg.data_path)
+    if cfg.skip_corrupt_records:
+        scan_and_report(source)
     image_size = _tfrecord_image_size(source, image_size)
     if source.mean is not None:
         mean, std = source.mean, source.std
@@ -230,11 +235,13 @@ def _build_tfrecord(cfg: DataConfig, image_size) -> ImageData:
             image, label = load(raw)
             image = preprocess_for_eval(image, image_size, mean, std)
             return tf.ensure_shape(image, [*image_size, 3]), label
-        batches = _records(source, split, shuffle, seed, cfg.shuffle_buffer).map(
+        batches = _records(source, split, shuffle, seed, cfg.shuffle_buffer,
+                           cfg.skip_corrupt_records).map(
             preprocess, num_parallel_calls=AUTOTUNE, deterministic=not shuffle)
         return finish(batches.batch(batch_size, drop_remainder=shuffle), not shuffle)
 
-    train = train_batches(_records(source, "train", True, cfg.seed, cfg.shuffle_buffer), cfg,
+    train = train_batches(_records(source, "train", True, cfg.seed, cfg.shuffle_buffer,
+                                   cfg.skip_corrupt_records), cfg,
                            image_size, mean, std, load)
     datasets: Dict[str, Optional[tf.data.Dataset]] = {"valid": None, "test": None, "reward": None}
     for split in ("valid", "test"):
