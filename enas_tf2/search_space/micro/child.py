@@ -25,6 +25,12 @@ Deviations from the shipped search code, deliberate:
   Under ``MirroredStrategy`` every replica normalises with its own batch statistics and there is
   no BN state that could drift apart between replicas.
 * Weights are He-initialised with the fan-in of one op's kernel, not of a 2-D bank (P12).
+* With ``use_aux_heads`` (the authors' search script passes ``--child_use_aux_heads``) the
+  auxiliary head of the final net (`AuxHead`, on the first cell after the second reduction)
+  runs in training calls, which then return ``(logits, aux_logits)``; the image task adds
+  ``aux_weight`` (0.4) times its cross-entropy. Its weights are trained and L2-regularised like
+  every other weight; the original left them out of the optimizer (P3), so its search
+  back-propagated through a frozen random head.
 
 Every trainable variable gets a gradient on every step (zeros for slices of untaken ops), never
 ``None``: all variables are read in every trace, untaken `switch_case`/`cond` branches yield zeros.
@@ -36,6 +42,7 @@ import keras
 import tensorflow as tf
 
 from enas_tf2.errors import EnasError
+from enas_tf2.layers.aux_head import AuxHead
 from enas_tf2.layers.classifier_head import ClassifierHead
 from enas_tf2.layers.factorized_reduction import FactorizedReduction
 from enas_tf2.layers.conv_bn import ConvBn
@@ -76,6 +83,8 @@ class MicroChild(ListTrackingMixin, keras.Model):
         keep_prob: dropout keep probability before the classifier (``training=True`` only).
         stem: ``cifar`` (3x3 conv at full resolution) or ``imagenet`` (`ImageNetStem`, cells at
             1/8 of the side); the space resolves ``--child_stem=auto`` before this.
+        use_aux_heads: an auxiliary head on the first cell after the second reduction; training
+            calls then return ``(logits, aux_logits)``.
 
     Call ``build((None, H, W, 3))`` (e.g. under ``strategy.scope()``) to create every variable,
     including those of ops no architecture has sampled yet; variables must exist before tracing.
@@ -83,7 +92,7 @@ class MicroChild(ListTrackingMixin, keras.Model):
 
     def __init__(self, num_layers: int = 6, num_cells: int = 5, out_filters: int = 20,
                  num_classes: int = 10, keep_prob: float = 0.9, stem: str = "cifar",
-                 **kwargs):
+                 use_aux_heads: bool = False, **kwargs):
         # float32 throughout, also under a global mixed-precision policy: the slot functions
         # are traced for float32 (search runs on CPU, where float16 buys nothing).
         kwargs["dtype"] = "float32"
@@ -102,6 +111,11 @@ class MicroChild(ListTrackingMixin, keras.Model):
         self.stem_kind = stem
         self.head = ClassifierHead(self.num_classes, self.keep_prob, name="head",
                                    dtype="float32")
+        self.use_aux_heads = bool(use_aux_heads)
+        # As the final net (MicroNet): the first cell after the second reduction.
+        self.aux_head_index = reduction_cell_ids(self.num_layers)[1] + 1
+        self.aux_head = AuxHead(self.num_classes, name="aux_head", dtype="float32") \
+            if self.use_aux_heads else None
         self.cell_weights, self.calibrations = [], []
         self._plan = []   # per cell: (reduction, h0 calibration kind, h1 calibration kind)
         filters, channels = self.out_filters, (3 * self.out_filters,) * 2
@@ -157,22 +171,29 @@ class MicroChild(ListTrackingMixin, keras.Model):
                 h = None if h is None else -(-h // 2)
                 w = None if w is None else -(-w // 2)
             shapes = (shapes[1], (batch, h, w, filters))
+            if self.aux_head is not None and cell_id == self.aux_head_index:
+                self.aux_head.build(shapes[1])
         self.head.build(shapes[1])
         self.built = True
 
     def call(self, images, arch, training=False):
-        """Logits of ``images`` for the architecture ``arch`` (int32 ``[2, num_cells, 4]``)."""
+        """Logits of ``images`` for the architecture ``arch`` (int32 ``[2, num_cells, 4]``);
+        ``(logits, aux_logits)`` in training calls with an auxiliary head."""
         arch = tf.convert_to_tensor(arch, dtype=tf.int32)
         # (previous, current) cell outputs as produced; each cell calibrates its own copies, the
         # next cell again receives the uncalibrated outputs (as the original code does).
         stem_out = self.stem(tf.cast(images, tf.float32), training=training)
         prev, cur = stem_pair(self.stem_kind, stem_out)
+        aux_logits = None
         for cell_id, reduction in enumerate(self._plan):
             h0, h1 = self._calibrate(cell_id, prev, cur, training)
             prev, cur = cur, shared_cell(h0, h1, arch[int(reduction)],
                                          *self.cell_weights[cell_id].tensors(),
                                          num_cells=self.num_cells, reduction=reduction)
-        return self.head(cur, training=training)
+            if training and self.aux_head is not None and cell_id == self.aux_head_index:
+                aux_logits = self.aux_head(cur, training=training)
+        logits = self.head(cur, training=training)
+        return (logits, aux_logits) if aux_logits is not None else logits
 
     def _calibrate(self, cell_id, h0, h1, training):
         """Brings both cell inputs to F channels and h1's spatial size (docs/enas_reference.md §1.2)."""
@@ -185,4 +206,5 @@ class MicroChild(ListTrackingMixin, keras.Model):
     def get_config(self):
         return {"name": self.name, "num_layers": self.num_layers, "num_cells": self.num_cells,
                 "out_filters": self.out_filters, "num_classes": self.num_classes,
-                "keep_prob": self.keep_prob, "stem": self.stem_kind}
+                "keep_prob": self.keep_prob, "stem": self.stem_kind,
+                "use_aux_heads": self.use_aux_heads}

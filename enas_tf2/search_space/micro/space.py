@@ -93,9 +93,12 @@ class MicroSpace:
     def build_child(self, input_spec: ImageSpec):
         from enas_tf2.search_space.micro.child import MicroChild
         c = self.config
+        stem = self.stem_for(input_spec)
+        if c.use_aux_heads:
+            self._check_aux_head(stem, input_spec)
         child = MicroChild(num_layers=c.num_layers, num_cells=c.num_cells,
                            out_filters=c.out_filters, num_classes=input_spec.num_classes,
-                           keep_prob=c.keep_prob, stem=self.stem_for(input_spec))
+                           keep_prob=c.keep_prob, stem=stem, use_aux_heads=c.use_aux_heads)
         child.build((None,) + input_spec.shape)
         return child
 
