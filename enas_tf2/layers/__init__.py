@@ -9,11 +9,13 @@ from enas_tf2.layers.classifier_head import ClassifierHead
 from enas_tf2.layers.factorized_reduction import (FactorizedReduction, factorized_paths,
                                                   factorized_reduction)
 from enas_tf2.layers.conv_bn import ConvBn, relu_conv_bn
+from enas_tf2.layers.imagenet_stem import ImageNetStem
 from enas_tf2.layers.pool import Pool3x3, avg_pool_3x3, max_pool_3x3
 from enas_tf2.layers.sep_conv import SepConv, relu_depthwise_pointwise, sep_conv
 
 __all__ = [
-    "BatchNorm", "ClassifierHead", "ConvBn", "FactorizedReduction", "Pool3x3", "SepConv",
+    "BatchNorm", "ClassifierHead", "ConvBn", "FactorizedReduction", "ImageNetStem", "Pool3x3",
+    "SepConv",
     "avg_pool_3x3", "factorized_paths", "factorized_reduction",
     "fused_batch_norm", "max_pool_3x3", "relu_conv_bn", "relu_depthwise_pointwise", "sep_conv",
 ]
