@@ -22,6 +22,9 @@ from typing import Optional
 from enas_tf2.errors import EnasError
 
 LOCK_FILE = "run.lock"
+# Lock files this process holds now: a lock naming this process that is not in here was left by
+# an earlier run in this process whose folder could not be written when it ended.
+_HELD = set()
 
 
 def process_start_ticks(pid: int) -> Optional[int]:
@@ -104,7 +107,8 @@ class RunLock:
             return False       # cannot see another host's processes: assume it runs
         pid = int(info["pid"])
         if pid == os.getpid():
-            return info.get("start_ticks") != process_start_ticks(pid)
+            return (os.path.realpath(self.path) not in _HELD
+                    or info.get("start_ticks") != process_start_ticks(pid))
         if not pid_alive(pid):
             return True
         recorded, current = info.get("start_ticks"), process_start_ticks(pid)
@@ -132,6 +136,7 @@ class RunLock:
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 json.dump(self._own_info(), f)
             self.held = True
+            _HELD.add(os.path.realpath(self.path))
             return
         raise EnasError(f"could not take the run lock {self.path}: another process keeps "
                         f"creating it; is a second run starting on the same --output_dir?")
@@ -155,6 +160,7 @@ class RunLock:
         if not self.held:
             return
         self.held = False
+        _HELD.discard(os.path.realpath(self.path))
         info = self._read()
         if info and info.get("pid") == os.getpid():
             try:
