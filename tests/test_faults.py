@@ -7,6 +7,7 @@ import contextlib
 import dataclasses
 import json
 import os
+import re
 import shutil
 import subprocess
 
@@ -160,3 +161,51 @@ def test_every_checkpoint_damaged_is_one_line(cifar10_dir, tmp_path):
     (folder / "ckpt" / "ckpt-1.index").write_bytes(b"not a checkpoint")
     with pytest.raises(EnasError, match="no checkpoint in .* can be restored: ckpt-1"):
         train(tiny_final(cifar10_dir, folder, 2))
+
+
+@pytest.fixture(scope="module")
+def flowers_records(flowers_dir, tmp_path_factory):
+    """The real photos converted to 4 TFRecord shards per split (small: longer side 48)."""
+    from enas_tf2.data.convert.convert import convert
+    folder = tmp_path_factory.mktemp("flowers") / "tfr"
+    convert("image_folder", str(flowers_dir), str(folder), num_shards=4, max_side=48)
+    return folder
+
+
+def _damage(path):
+    """Flips bytes inside a record of the shard (same size: only the CRCs notice)."""
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2
+    for i in range(middle, middle + 40):
+        data[i] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.slow   # three short trainings (~35 s on a busy 2-core host)
+def test_corrupt_shard_mid_run_is_named_or_skipped(flowers_records, tmp_path, caplog):
+    import logging
+    records = tmp_path / "records"
+    shutil.copytree(flowers_records, records)
+    folder = tmp_path / "run"
+
+    def cfg(epochs, **data):
+        return tiny_final(records, folder, epochs, dataset="tfrecord", image_size=(32, 32),
+                          **data)
+    train(cfg(1))
+    shard = records / "train-00002-of-00004.tfrecord"
+    _damage(shard)
+    with pytest.raises(EnasError) as err:
+        train(cfg(2))
+    text = str(err.value)
+    assert text == (f"shard '{shard}' is corrupt: its sha256 differs from manifest.json")
+    assert (folder / "ckpt" / "ckpt-1.index").exists() and _epochs(folder) == [1]
+    with caplog.at_level(logging.INFO, logger="enas_tf2"):
+        train(cfg(2, skip_corrupt_records=True))
+    lines = [r.getMessage() for r in caplog.records if "--skip_corrupt_records" in
+             r.getMessage()]
+    (line,) = lines
+    assert re.search(r"train-00002-of-00004.tfrecord is damaged: (\d+) of its 60 records are "
+                     r"readable, (\d+) skipped", line)
+    readable, skipped = map(int, re.search(r"(\d+) of its 60 .* (\d+) skipped", line).groups())
+    assert 0 < readable < 60 and readable + skipped == 60
+    assert "resumed from" in caplog.text and _epochs(folder) == [1, 2]
