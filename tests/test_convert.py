@@ -430,14 +430,15 @@ def test_cli_converts_and_prints_summary(flowers_dir, tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--source=image_folder", "--input=/no/such/folder", "--output_dir=/tmp/x"],
+    (["--source=image_folder", "--input=/no/such/folder", "--output_dir=OUT"],
      "error: input folder /no/such/folder does not exist"),
     (["--source=webdataset", "--input=x", "--output_dir=y"],
      "error: unknown --source 'webdataset': expected one of cifar10, image_folder, arrays"),
     (["--source=image_folder", "--num_shards=many"], "error: flag --num_shards=many: "),
 ])
-def test_cli_bad_input_is_one_line(args, message):
-    result = _cli(*args)
+def test_cli_bad_input_is_one_line(args, message, tmp_path):
+    # OUT: a fresh folder (a fixed /tmp path may hold someone's earlier conversion).
+    result = _cli(*[a.replace("OUT", str(tmp_path / "out")) for a in args])
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [result.stderr.strip()]
     assert result.stderr.startswith(message) and "Traceback" not in result.stderr
