@@ -4,6 +4,10 @@
   enas-arch render SOURCE            pictures: arch.png, arch.svg, arch.dot
   enas-arch diff   SOURCE_A SOURCE_B what differs between two architectures
   enas-arch report RUN_DIR           summary.json + report.html (+ arch.png/svg) of a search
+  enas-arch rank   RUN_DIR --archs K --epochs E
+                                     train K of the search's architectures standalone for E
+                                     short epochs: Kendall tau of shared-weight reward vs
+                                     standalone accuracy (RUN_DIR/rank.json)
 
 SOURCE is an ``arch.json`` file, a run folder (its ``arch.json``, or a final run's
 ``run_config.json``), or, with ``--search_for=micro``, a token string::
@@ -48,14 +52,24 @@ absl_flags.DEFINE_string("output_dir", None, "Folder for the pictures (default: 
 absl_flags.DEFINE_string("name", "arch", "File name stem of the pictures.",
                          flag_values=FLAGS)
 
+absl_flags.DEFINE_integer("archs", 8, "rank: distinct architectures to train (K >= 3).",
+                          flag_values=FLAGS)
+absl_flags.DEFINE_integer("epochs", 2, "rank: standalone training epochs per architecture.",
+                          flag_values=FLAGS)
+absl_flags.DEFINE_integer("max_steps_per_epoch", 0, "rank: cap on training steps per epoch (0 = "
+                          "the search's own setting).", flag_values=FLAGS)
+absl_flags.DEFINE_integer("max_eval_batches", 0, "rank: cap on validation batches per "
+                          "evaluation (0 = the search's own setting).", flag_values=FLAGS)
+
 GROUPS = (("Input", ("search_for", "set")),
           ("show (and report's --num_classes)", ("image_size", "num_classes", "vocab_size",
                                                   "depth")),
-          ("render", ("formats", "output_dir", "name")))
+          ("render", ("formats", "output_dir", "name")),
+          ("rank", ("archs", "epochs", "max_steps_per_epoch", "max_eval_batches")))
 
-COMMANDS = ("show", "render", "diff", "report")
-USAGE = ("usage: enas-arch show|render|diff|report SOURCE [SOURCE_B] (SOURCE: arch.json, run "
-         "folder, or a token string with --search_for)")
+COMMANDS = ("show", "render", "diff", "report", "rank")
+USAGE = ("usage: enas-arch show|render|diff|report|rank SOURCE [SOURCE_B] (SOURCE: arch.json, "
+         "run folder, or a token string with --search_for)")
 
 
 def _user_settings() -> dict:
@@ -160,12 +174,29 @@ def _report(run_dir: str) -> None:
         print(f"warning: {warning.message}", file=sys.stderr)
 
 
+def _rank(run_dir: str) -> None:
+    if not os.path.isdir(run_dir):
+        raise EnasError(f"run folder {run_dir} does not exist or is not a folder")
+    import_tensorflow()
+    from enas_tf2.ranking.rank_study import RankStudy
+
+    result = RankStudy(run_dir, FLAGS.archs, FLAGS.epochs, FLAGS.max_steps_per_epoch,
+                       FLAGS.max_eval_batches).run()
+    score = result["score"]
+    print(f"{'shared reward':>13}  {'standalone ' + score:>20}  tokens")
+    for row in result["rows"]:
+        print(f"{row['shared_reward']:13.4f}  {row['standalone_valid']:20.4f}  {row['tokens']}")
+    print(f"Kendall tau {result['kendall_tau']:+.3f} over {result['num_archs']} architectures "
+          f"(p ~ {result['p_value_normal_approx']:.2f}, normal approximation); wrote "
+          f"{os.path.join(run_dir, 'rank.json')}")
+
+
 def main(argv):
     if len(argv) < 2 or argv[1] not in COMMANDS:
         got = f" (got {argv[1]!r})" if len(argv) > 1 else ""
         raise EnasError(USAGE + got)
     command, args = argv[1], argv[2:]
-    if command != "diff" and FLAGS.search_for and command != "report" and len(args) > 1:
+    if command in ("show", "render") and FLAGS.search_for and len(args) > 1:
         args = [" ".join(args)]  # an unquoted token string arrives as many arguments
     wanted = 2 if command == "diff" else 1
     if len(args) != wanted:
@@ -177,6 +208,8 @@ def main(argv):
         _render(args[0])
     elif command == "diff":
         return _diff(*args)
+    elif command == "rank":
+        _rank(args[0])
     else:
         _report(args[0])
     return 0

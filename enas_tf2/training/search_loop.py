@@ -178,6 +178,15 @@ class SearchLoop:
     def _eval_batch_count(self) -> int:
         return max(1, self.run_cfg.derive_eval_batches)
 
+    def derive_batches(self) -> List:
+        """The first `derive_eval_batches` validation batches: what derive scores on."""
+        return list(itertools.islice(iter(self.dist_valid), self._eval_batch_count()))
+
+    def draw(self, counter: int):
+        """``(arch tensor, Arch)`` of this search's strategy (a controller sample, or uniformly
+        random), seeded by `counter` on the derive stream (`enas-arch rank`)."""
+        return self._draw(DERIVE_STREAM, counter)
+
     def _run_epoch(self, epoch: int) -> dict:
         cfg = self.run_cfg
         record = self._child_phase(epoch)
@@ -249,8 +258,7 @@ class SearchLoop:
         st, cfg = self.state, self.run_cfg
         epoch = int(st.epoch.numpy())
         n = max(1, cfg.derive_num_samples)
-        batches = list(itertools.islice(iter(self.dist_valid), self._eval_batch_count()))
-        rows, random_rows, block = self.compare(batches, n, epoch)
+        rows, random_rows, block = self.compare(self.derive_batches(), n, epoch)
         pick = max if self.task.metrics.higher_is_better else min
         best = pick(rows, key=lambda r: r["score"])
         result = dict(best["arch"].to_json())
