@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# A CPU-sized RNN-cell search on Penn Treebank (about a quarter of an hour on two idle cores):
+# A CPU-sized RNN-cell search on Penn Treebank (about 25 minutes on a shared 2-core CPU: one epoch
+# measured 138 s at load 6-7, deriving 66 s):
 # the corrected enas_lm search recipe (`ptb_rnn_search` preset: lr 20 scaled by length/35, clip
 # 0.1, its dropouts and controller) on a narrower child and fewer, shorter epochs: hidden 64,
 # batch 64, 10 epochs of 200 windows (about half a pass each), 10 controller updates of 5 samples
