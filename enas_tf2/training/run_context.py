@@ -25,7 +25,7 @@ from enas_tf2.training.checkpointing import RunCheckpoint, prepare_output_dir
 from enas_tf2.training.run_lock import LOCK_FILE, RunLock
 from enas_tf2.training.run_log import RunLog
 from enas_tf2.training.run_signature import EXPERIMENT_FILE, check_resume
-from enas_tf2.training.storage_errors import explain_storage_error
+from enas_tf2.training.storage_errors import explain_storage_error, lost_worker_error
 from enas_tf2.training.strategy import task_info
 
 LOGGER = logging.getLogger("enas_tf2")
@@ -127,7 +127,11 @@ class RunContext:
 
     def explain_error(self, err: BaseException) -> BaseException:
         """An EnasError for a write that failed in the run folder (disk full, read-only,
-        deleted), naming the checkpoint that is kept; `err` itself otherwise."""
+        deleted) or a multi-worker peer that stopped, naming the checkpoint that is kept; `err`
+        itself otherwise."""
+        if isinstance(err, (tf.errors.UnavailableError, tf.errors.AbortedError)) \
+                and isinstance(self.strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            return lost_worker_error(err, self.latest_checkpoint)
         return explain_storage_error(err, self.output_dir, self.latest_checkpoint)
 
     def open_log(self, resume_epoch: int) -> RunLog:

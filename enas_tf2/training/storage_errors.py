@@ -1,4 +1,5 @@
-"""One line for a write that failed during a run: disk full, run folder read-only, deleted.
+"""One line for a write that failed during a run (disk full, run folder read-only, deleted) and for
+a multi-worker peer that stopped.
 
 `explain_storage_error` turns the `OSError` of a Python write (log, JSON file) or the
 `tf.errors.OpError` of a checkpoint save into an `EnasError` that names the cause, the run folder,
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 from typing import Optional
 
 from enas_tf2.errors import EnasError
@@ -58,3 +60,13 @@ def explain_storage_error(err: BaseException, output_dir: str, kept: Optional[st
     return EnasError(f"the run folder {output_dir} was deleted during the run (error while "
                      f"{doing}): stopped; its checkpoints went with it. Rerun to start over, or "
                      f"restore the folder and rerun to resume")
+
+
+def lost_worker_error(err: BaseException, kept: Optional[str]) -> EnasError:
+    """The EnasError of a multi-worker run whose collective step failed because a peer stopped
+    (TensorFlow's coordination service reports the tasks that stopped sending heartbeats)."""
+    text = getattr(err, "message", None) or str(err)
+    tasks = sorted(set(re.findall(r"/job:(\w+)/replica:\d+/task:(\d+)", text)))
+    who = ", ".join(f"{job} {index}" for job, index in tasks) or "a worker"
+    return EnasError(f"{who} of the cluster stopped (no heartbeats); this worker stopped too; "
+                     f"{_kept_text(kept)}. Restart every worker with the same command to resume")
