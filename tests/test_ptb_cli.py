@@ -112,7 +112,10 @@ def _reference(train_dir, export_dir, line):
     """Log-probability of ``line`` + <eos> read after <eos> from the zero state, and the
     next-word distribution after it, from the restored Keras network fed ids looked up here."""
     import keras
-    import enas_tf2  # noqa: F401  registers the network class for keras.saving
+
+    # Registers the network class for keras.saving explicitly: the import hook of
+    # `enas_tf2.keras_objects` misses Keras when TensorFlow imported it first (another test).
+    from enas_tf2.search_space.rnn.net import RnnLM
     config = json.load(open(os.path.join(train_dir, "run_config.json")))
     vocab = config["data"]["vocab"]
     index = {w: i for i, w in enumerate(vocab)}
@@ -123,6 +126,7 @@ def _reference(train_dir, export_dir, line):
         ids.append(index.get(word, index.get(word.lower(), index["<unk>"])))
     eos = index["<eos>"]
     net = keras.saving.load_model(os.path.join(export_dir, "model.keras"))
+    assert isinstance(net, RnnLM)
     inputs = np.array([[eos] + ids], np.int32)
     logits, _ = net(inputs, np.zeros([1, config["space_config"]["hidden_size"]], np.float32))
     logits = np.asarray(logits, np.float64)[0]
