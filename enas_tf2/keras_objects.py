@@ -37,14 +37,22 @@ class _AfterKerasImport(importlib.abc.MetaPathFinder):
     def find_spec(self, fullname, path=None, target=None):
         if fullname != "keras":
             return None
-        sys.meta_path.remove(self)          # one shot; also avoids finding ourselves below
-        spec = importlib.util.find_spec("keras")
+        # Out of the way while the other finders look (so we do not find ourselves); back in
+        # afterwards, since a mere probe (TensorFlow checks whether keras exists without
+        # importing it) must not use up the hook. It leaves once keras really loads.
+        sys.meta_path.remove(self)
+        try:
+            spec = importlib.util.find_spec("keras")
+        finally:
+            sys.meta_path.insert(0, self)
         if spec is None or spec.loader is None:
             return spec
         exec_module = spec.loader.exec_module
 
         def exec_then_register(module):
             exec_module(module)
+            if self in sys.meta_path:
+                sys.meta_path.remove(self)
             register_all()
         spec.loader.exec_module = exec_then_register
         return spec

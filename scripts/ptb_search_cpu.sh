@@ -8,8 +8,5 @@
 # minute use --config=ptb_rnn_search.smoke instead.
 #   DATA_PATH=data/ptb scripts/ptb_search_cpu.sh [--flag=value ...]
 set -euo pipefail
-exec python -m enas_tf2.cli.ptb_main --config=ptb_rnn_search \
-  --data_path="${DATA_PATH:-data/ptb}" --output_dir="${OUTPUT_DIR:-runs/ptb_rnn_search_cpu}" \
-  --child_lstm_hidden_size=64 --batch_size=64 --eval_batch_size=64 --num_epochs=10 \
-  --max_steps_per_epoch=200 --max_eval_batches=20 --controller_train_steps=10 \
-  --controller_num_aggregate=5 --derive_num_samples=20 --log_every=50 "$@"
+exec python -m enas_tf2.cli.ptb_main --config=ptb_rnn_search_cpu \
+  --data_path="${DATA_PATH:-data/ptb}" --output_dir="${OUTPUT_DIR:-runs/ptb_rnn_search_cpu}" "$@"

@@ -90,7 +90,8 @@ def test_readme_notebook_example_on_real_photos(flowers_dir, tmp_path):
     assert shape == "(1, 5)" and name in train.class_names
 
     # model.keras loads with plain Keras after `import enas_tf2`, in a fresh process.
-    code = ("import enas_tf2, keras, numpy as np, sys; m = keras.models.load_model(sys.argv[1]); "
+    code = ("import enas_tf2, tensorflow, keras, numpy as np, sys; "
+            "m = keras.models.load_model(sys.argv[1]); "
             "print(m(np.zeros((2, 48, 48, 3), 'float32')).shape)")
     proc = subprocess.run([sys.executable, "-c", code, os.path.join(export_dir, "model.keras")],
                           capture_output=True, text=True, timeout=300)

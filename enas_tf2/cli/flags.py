@@ -9,11 +9,10 @@ original accepted but that have no meaning here are kept (so old scripts run) an
 
 from __future__ import annotations
 
-import dataclasses
 
 from absl import flags
 
-from enas_tf2.configs.base import ExperimentConfig
+from enas_tf2.cli.overrides import apply_overrides, check_positive, present_flags
 from enas_tf2.errors import EnasError
 
 F = flags
@@ -237,24 +236,6 @@ POSITIVE = ("num_epochs", "log_every", "steps_per_loop", "eval_every_epochs", "c
             "controller_num_aggregate", "controller_train_steps", "controller_train_every")
 
 
-def apply_overrides(cfg: ExperimentConfig, fl, names) -> ExperimentConfig:
-    """`cfg` with the fields of the flags `names` replaced by their values; a space flag that
-    the space's config does not have is refused."""
-    sections = {}
-    for name in sorted(set(names) - {"seed"}):
-        section, field, convert = FIELDS[name]
-        target = getattr(cfg, section)
-        if not any(f.name == field for f in dataclasses.fields(target)):
-            raise EnasError(f"--{name} does not apply to the {cfg.space} search space")
-        value = getattr(fl, name)
-        sections.setdefault(section, {})[field] = convert(value) if convert else value
-    if "seed" in names:
-        sections.setdefault("run", {})["seed"] = fl.seed
-        sections.setdefault("data", {})["seed"] = fl.seed
-    changes = {s: dataclasses.replace(getattr(cfg, s), **f) for s, f in sections.items()}
-    return cfg.replace(**changes)
-
-
 def to_experiment(fl=FLAGS) -> dict:
     """Turns parsed flags into ``{"config": ExperimentConfig, "fixed_arc", "arch_json",
     "derive_only"}`` (the only place FLAGS are read)."""
@@ -263,10 +244,8 @@ def to_experiment(fl=FLAGS) -> dict:
         raise EnasError("give either --child_fixed_arc or --arch_json, not both")
     if fl.data_format.upper() not in ("NHWC", "NCHW"):
         raise EnasError(f"unknown --data_format={fl.data_format!r} (NHWC or NCHW)")
-    present = {name for name in FIELDS if fl[name].present}
-    for name in POSITIVE:
-        if name in present and getattr(fl, name) <= 0:
-            raise EnasError(f"--{name}={getattr(fl, name)} must be positive")
+    present = present_flags(fl, FIELDS)
+    check_positive(fl, POSITIVE, present)
     for name in ("child_keep_prob", "child_drop_path_keep_prob"):
         if name in present and not 0 < getattr(fl, name) <= 1:
             raise EnasError(f"--{name} must be in (0, 1]")
@@ -274,7 +253,7 @@ def to_experiment(fl=FLAGS) -> dict:
     if fl["search_for"].present and cfg.space != fl.search_for:
         raise EnasError(f"--search_for={fl.search_for} but --config={fl.config} is a "
                         f"{cfg.space} preset")
-    cfg = apply_overrides(cfg, fl, present | ({"seed"} if fl["seed"].present else set()))
+    cfg = apply_overrides(cfg, fl, present, FIELDS)
     fixed = bool(fl.child_fixed_arc or fl.arch_json)
     # The architecture fixes the ops of a final run (the original macro final script passes 4).
     if fl["child_num_branches"].present and not fixed:

@@ -202,15 +202,28 @@ def _ptb(search: bool) -> ExperimentConfig:
                                     lr=5e-5, adam_beta1=0.9, adam_epsilon=1e-8, num_aggregate=10,
                                     train_steps=25, training=search),
         optim=SEARCH_OPTIMIZER if search else FINAL_OPTIMIZER,
-        run=RunConfig(output_dir=f"runs/{name}", num_epochs=150 if search else 3000,
+        run=RunConfig(output_dir=f"runs/{name}", num_epochs=600 if search else 3000,
                       log_every=100, derive_num_samples=100))
 
 
 @register_preset("ptb_rnn_search", smoke_ptb)
 def ptb_rnn_search() -> ExperimentConfig:
-    """enas_lm search: 9 nodes, hidden 200, batch 128, bptt 35 (variable windows), SGD lr 20
-    with clip 0.1, controller Adam 5e-5 (10 samples x 25 updates per epoch)."""
+    """enas_lm search: 9 nodes, hidden 200, batch 128, bptt 35 (variable windows), 600 epochs,
+    SGD lr 20 with clip 0.1, controller Adam 5e-5 (10 samples x 25 updates per epoch)."""
     return _ptb(search=True)
+
+
+@register_preset("ptb_rnn_search_cpu", smoke_ptb)
+def ptb_rnn_search_cpu() -> ExperimentConfig:
+    """The enas_lm search recipe sized for a 2-core CPU (about 25 minutes on a shared machine):
+    hidden 64, batch 64, 10 epochs of 200 windows, 10 controller updates of 5 samples, 20 derive
+    samples."""
+    return _replace(_ptb(search=True), space_config={"embed_size": 64, "hidden_size": 64},
+                    data={"batch_size": 64, "eval_batch_size": 64},
+                    controller={"train_steps": 10, "num_aggregate": 5},
+                    run={"output_dir": "runs/ptb_rnn_search_cpu", "num_epochs": 10,
+                         "max_steps_per_epoch": 200, "max_eval_batches": 20,
+                         "derive_num_samples": 20, "log_every": 50})
 
 
 @register_preset("ptb_rnn_final", smoke_ptb)

@@ -97,10 +97,11 @@ class FinalLoop:
             self.log.info(f"warning: could not draw the architecture: {err}")
 
     def _score(self, dist_dataset) -> float:
+        """The task's score of the net's CURRENT weights (callers decide which weights: inside
+        ``task.eval_weights()`` the averaged ones once averaging has started)."""
         self.task.reset_state()
-        with self.task.eval_weights():
-            return evaluate_split(dist_dataset, lambda i, batch: self.steps.evaluate(batch),
-                                  self.task.score, self.run_cfg.max_eval_batches)
+        return evaluate_split(dist_dataset, lambda i, batch: self.steps.evaluate(batch),
+                              self.task.score, self.run_cfg.max_eval_batches)
 
     def _better(self, score: float) -> bool:
         best = float(self.best_score.numpy())
@@ -125,15 +126,19 @@ class FinalLoop:
                              global_step=lambda: int(self.step.numpy()), lr_fn=self.lr_fn)
         if (epoch + 1) % cfg.eval_every_epochs == 0 or epoch + 1 == cfg.num_epochs:
             if self.dist_valid is not None:
-                score = self._score(self.dist_valid)
+                # `best/` keeps exactly the weights that were scored (averaged ones, once a task
+                # averages), so the final test score and the export use them too.
+                with self.task.eval_weights():
+                    score = self._score(self.dist_valid)
+                    if self._better(score):
+                        self.best_score.assign(score)
+                        self.best.save(epoch + 1)
                 record[f"valid_{self.short}"] = score
                 if self.task.observe_validation(score):
                     record["averaging"] = True
-                if self._better(score):
-                    self.best_score.assign(score)
-                    self.best.save(epoch + 1)
             elif self.dist_test is not None:
-                record[f"test_{self.short}"] = self._score(self.dist_test)
+                with self.task.eval_weights():
+                    record[f"test_{self.short}"] = self._score(self.dist_test)
         return record
 
     def run(self) -> dict:
@@ -148,12 +153,17 @@ class FinalLoop:
 
     def _finish(self) -> dict:
         result = {"epochs": int(self.epoch.numpy()), "num_params": self.num_params}
-        if self.dist_valid is not None and self.best.latest:
-            # Report test once, with the weights chosen on validation.
+        chosen = self.dist_valid is not None and self.best.latest
+        if chosen:
+            # Report test once, with the weights chosen (and scored) on validation.
             self.best.checkpoint.restore(self.best.latest).expect_partial()
             result[f"best_valid_{self.short}"] = float(self.best_score.numpy())
         if self.dist_test is not None:
-            result[f"test_{self.short}"] = self._score(self.dist_test)
+            if chosen:
+                result[f"test_{self.short}"] = self._score(self.dist_test)
+            else:
+                with self.task.eval_weights():
+                    result[f"test_{self.short}"] = self._score(self.dist_test)
         path = self.ctx.write_json("result.json", result) if self.ctx.is_chief else None
         self.log.info(f"final result: {result}" + (f" (written to {path})" if path else ""))
         return result
