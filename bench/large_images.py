@@ -197,10 +197,12 @@ def main(argv=None) -> None:
                     rows.append(dict(spec, **result))
                     print(_row(rows[-1]), flush=True)
     print()
+    described = set()
     for row in rows:
-        if "stages" in row:
-            print(f"{row['phase']} {row['stem']} {size_key(row['size'])}: "
-                  + "; ".join(row["stages"]))
+        key = (row["phase"], row["stem"], size_key(row["size"]))
+        if "stages" in row and key not in described:     # once per (phase, stem, size)
+            described.add(key)
+            print(f"{' '.join(key)}: " + "; ".join(row["stages"]))
     print(f"load average at end: {', '.join(f'{v:.2f}' for v in os.getloadavg())}; "
           f"TF_ENABLE_ONEDNN_OPTS={os.environ.get('TF_ENABLE_ONEDNN_OPTS', '1')}")
     print("RESULT " + json.dumps(summary(rows, args)))
