@@ -84,7 +84,7 @@ def test_readme_notebook_example_on_real_photos(flowers_dir, tmp_path):
             "out = m.signatures['serving_default'](images=tf.constant([open(sys.argv[2], 'rb')"
             ".read()])); print(out['probabilities'].shape, out['class_names'].numpy()[0].decode())")
     proc = subprocess.run([sys.executable, "-c", code, export_dir, str(photo)],
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-2000:]
     shape, name = proc.stdout.strip().rsplit(" ", 1)
     assert shape == "(1, 5)" and name in train.class_names
@@ -94,7 +94,7 @@ def test_readme_notebook_example_on_real_photos(flowers_dir, tmp_path):
             "m = keras.models.load_model(sys.argv[1]); "
             "print(m(np.zeros((2, 48, 48, 3), 'float32')).shape)")
     proc = subprocess.run([sys.executable, "-c", code, os.path.join(export_dir, "model.keras")],
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip().endswith("(2, 5)")
     assert np.isfinite(final.metrics["best_valid_acc"])
