@@ -4,7 +4,7 @@
     cfg = enas_tf2.get_preset("cifar10_micro_search.smoke")
     found = enas_tf2.search(cfg)                     # SearchResult: arch, reward, output_dir
     final = enas_tf2.train_final(enas_tf2.get_preset("cifar10_micro_final.smoke"), found.arch)
-    enas_tf2.export(final.output_dir, "exports/model")
+    enas_tf2.export_model(final.output_dir, "exports/model")
 
 Package map (read top-down):
   api.py         the Python API every CLI and notebook calls
@@ -23,8 +23,9 @@ from enas_tf2 import keras_objects as _keras_objects
 
 __version__ = "0.2.0"
 
-# The API is imported on first use: `import enas_tf2` stays light (no TensorFlow) for the CLIs.
-_API = {"search": "api", "train_final": "api", "export": "api", "load_arch": "api",
+# (`export_model`, not `export`: importing the `export` subpackage would shadow the
+# function.) The API is imported on first use: `import enas_tf2` stays light (no TensorFlow) for the CLIs.
+_API = {"search": "api", "train_final": "api", "export_model": "api", "load_arch": "api",
         "parse_arch": "api", "SearchResult": "api", "FinalResult": "api",
         "get_preset": "configs.presets", "preset_names": "configs.presets",
         "ExperimentConfig": "configs.base", "EnasError": "errors",

@@ -4,7 +4,7 @@
     cfg = enas_tf2.get_preset("cifar10_micro_search.smoke")
     found = enas_tf2.search(cfg)                              # -> SearchResult
     final = enas_tf2.train_final(enas_tf2.get_preset("cifar10_micro_final.smoke"), found.arch)
-    enas_tf2.export(final.output_dir, "exports/my_model")
+    enas_tf2.export_model(final.output_dir, "exports/my_model")
 
 Configs are `ExperimentConfig`s (presets in `configs/presets.py`; change fields with
 ``dataclasses.replace``). Every function raises `EnasError` with one clear line for bad input.
@@ -255,7 +255,7 @@ def parse_arch(space: str, tokens: str, space_config: Optional[Any] = None):
     return get_space(space, space_config).arch_from_tokens(tokens)
 
 
-def export(train_dir: str, export_dir: str, overwrite: bool = False) -> str:
+def export_model(train_dir: str, export_dir: str, overwrite: bool = False) -> str:
     """Exports a finished final-training run as a SavedModel plus `model.keras`, `arch.json`,
     `labels.json` and `preprocessing.json` (see `export/saved_model.py`); returns `export_dir`."""
     from enas_tf2.export.saved_model import export_run

@@ -68,7 +68,7 @@ def test_readme_notebook_example_on_real_photos(flowers_dir, tmp_path):
         run=dataclasses.replace(final_cfg.run, output_dir=str(tmp_path / "final"),
                                 num_epochs=1, max_steps_per_epoch=4))
     final = enas_tf2.train_final(final_cfg, found.arch, data=data)
-    export_dir = enas_tf2.export(final.output_dir, str(tmp_path / "export"))
+    export_dir = enas_tf2.export_model(final.output_dir, str(tmp_path / "export"))
     # --- end of the example ---
 
     assert os.path.exists(found.arch_json) and found.arch.search_space == "micro"

@@ -3,6 +3,7 @@ run folders (old and new row formats, an accuracy and a perplexity task), and th
 headless browser when Chromium is installed."""
 
 import json
+import logging
 import math
 import os
 import shutil
@@ -158,7 +159,9 @@ def test_logged_op_histogram_wins_over_parsing(tmp_path):
     assert [w.code for w in s.warnings] == ["op_dominates", "passthrough_ops_dominate"]
 
 
-def test_unhealthy_run_warns_in_summary_and_page(tmp_path, caplog):
+def test_unhealthy_run_warns_in_summary_and_page(tmp_path, caplog, monkeypatch):
+    # A CLI run earlier in this process may have turned propagation off (its own handler).
+    monkeypatch.setattr(logging.getLogger("enas_tf2"), "propagate", True)
     _write_run(str(tmp_path), entropy_end=0.5, flat=True, child_metric=[0.1, 0.11, 0.09, 0.12])
     with caplog.at_level("WARNING", logger="enas_tf2"):
         warnings = write_search_outputs(str(tmp_path), task={"num_classes": 10})

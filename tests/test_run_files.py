@@ -63,7 +63,7 @@ def test_checkpoint_resume_and_worker_copies(tmp_path):
 def test_incompatible_checkpoint_is_one_clear_error(tmp_path):
     RunCheckpoint(str(tmp_path / "ckpt"), step=tf.Variable([1.0, 2.0])).save(1)
     ckpt = RunCheckpoint(str(tmp_path / "ckpt"), step=tf.Variable([1.0, 2.0, 3.0]))
-    with pytest.raises(EnasError, match="cannot be restored"):
+    with pytest.raises(EnasError, match="be restored"):
         ckpt.restore_latest()
 
 
