@@ -33,6 +33,7 @@ from enas_tf2.tasks.base import ImageSpec
 from enas_tf2.training import host_memory
 from enas_tf2.training.memory_probe import MemoryFit, probe_memory
 from enas_tf2.training.preflight_kinds import StepKind, final_kinds, search_kinds
+from enas_tf2.training.search_steps import CHILD_STREAM, seed_for
 from enas_tf2.training.run_log import format_duration
 
 
@@ -83,7 +84,8 @@ class Estimate:
                  f"{host_memory.gib(self.projected_peak)}"]
         if self.fit:
             (b1, b2), (p1, p2) = self.fit.batches, self.fit.peaks
-            parts.append(f" (step at batch {b1}: +{p1 / 2**20:.0f} MiB, at {b2}: "
+            parts.append(f" (held before: {host_memory.gib(self.fit.base)}; first step at "
+                         f"batch {b1}: +{p1 / 2**20:.0f} MiB, at {b2}: "
                          f"+{p2 / 2**20:.0f} MiB -> {self.fit.per_example / 2**20:.1f} MiB per "
                          f"example)")
         if self.limit is not None:
@@ -143,16 +145,27 @@ def _probe(loop, kind: str) -> Optional[MemoryFit]:
     if not isinstance(data.input_spec, ImageSpec) or strategy.num_replicas_in_sync != 1:
         return None
     if kind == "search":
-        model = loop.state.child
-        arch = tf.constant(loop.space.random_arch(0).to_array())
+        model, controller = loop.state.child, loop.state.controller
+        seed = (tf.constant(seed_for(CHILD_STREAM, loop.run_cfg.seed, 0)),)
+        random_arch = tf.constant(loop.space.random_arch(0).to_array())
 
-        def forward(*args, **kwargs):
-            return model(*args, arch=arch, **kwargs)
+        def loss(batch, step_seed):
+            # As in the loop's compiled step: the controller samples the architecture inside the
+            # step (this costs the child step far more memory than a given architecture does).
+            arch = random_arch if loop.random else controller(seed=step_seed).arch
+
+            def forward(*args, **kwargs):
+                return model(*args, arch=arch, **kwargs)
+            return loop.task.train_loss(forward, batch, variables)[0]
+        extra = seed
     else:
-        model = forward = loop.net
+        model, extra = loop.net, ()
+
+        def loss(batch):
+            return loop.task.train_loss(model, batch, variables)[0]
     variables = model.trainable_variables
-    return probe_memory(lambda batch: loop.task.train_loss(forward, batch, variables)[0],
-                        data.train.element_spec, model, variables, data.global_batch)
+    return probe_memory(loss, data.train.element_spec, model, variables, data.global_batch,
+                        extra)
 
 
 def _epoch_total(steps: List[StepKind], epoch: int, every: Callable[[StepKind, int], bool]) -> float:
