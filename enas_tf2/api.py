@@ -50,6 +50,9 @@ def _prepare(cfg: ExperimentConfig, inputs=None, final: bool = False):
     space = get_space(cfg.space, cfg.space_config)
     if space.task != cfg.task:
         raise EnasError(f"the {cfg.space} space serves the {space.task} task, not {cfg.task}")
+    if inputs is None and getattr(cfg.data, "dataset", None) in ("cifar10", "tfrecord"):
+        from enas_tf2.data.images.folder_hint import check_not_image_folder
+        check_not_image_folder(cfg.data.data_path, cfg.data.dataset)
     task = get_task(cfg.task, cfg.data, cfg.optim, inputs, final=final)
     return strategy, space, task
 

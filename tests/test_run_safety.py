@@ -172,8 +172,10 @@ def test_run_context_locks_compares_writes_and_releases(tmp_path):
     folder = tmp_path / "run"
     run = RunConfig(output_dir=str(folder))
     strategy = tf.distribute.get_strategy()
-    with RunContext(run, strategy, _experiment()):
+    with RunContext(run, strategy, _experiment()) as ctx:
         assert (folder / LOCK_FILE).exists()
+        assert not (folder / "experiment.json").exists()     # written once the state is restored
+        ctx.open_log(0)
         with pytest.raises(EnasError, match="in use by another run"):
             RunContext(run, strategy, _experiment())
         # --reset_output_dir never wipes a folder another run is using.

@@ -7,8 +7,8 @@ all state in one checkpoint, built in one place.
 Resume safety (chief only, before anything in the folder is touched): the folder's lock is taken
 (`run_lock`: a second process on the same folder is refused, a lock left by a killed run is taken
 over), the rerun's configuration is compared with the saved ``experiment.json`` (`run_signature`:
-changes that would corrupt the run are refused, harmless ones logged), and the configuration is
-written as ``experiment.json``.
+changes that would corrupt the run are refused, harmless ones logged), and, once the state is
+restored (`open_log`), the configuration is written as ``experiment.json``.
 """
 
 from __future__ import annotations
@@ -64,6 +64,7 @@ class RunContext:
         self.is_chief, self.worker = task_info(strategy)
         self.output_dir = run.output_dir
         self.lock: Optional[RunLock] = None
+        self.experiment = experiment if self.is_chief else None
         self.accepted_changes = []
         self._checkpoints = []
         if experiment is not None and self.is_chief:
@@ -74,7 +75,7 @@ class RunContext:
             prepare_output_dir(run.output_dir, run.reset_output_dir, self.is_chief,
                                keep=(LOCK_FILE,))
             if self.lock is not None:
-                self._check_and_save(experiment)
+                self._check(experiment)
         except BaseException:
             self.close()
             raise
@@ -83,7 +84,7 @@ class RunContext:
         os.makedirs(self.files_dir, exist_ok=True)
         self.log = None
 
-    def _check_and_save(self, experiment: dict) -> None:
+    def _check(self, experiment: dict) -> None:
         if self.lock.took_over:
             LOGGER.info("took over the lock of a run that is no longer running (%s)",
                         self.lock.took_over)
@@ -91,7 +92,6 @@ class RunContext:
             self.accepted_changes = check_resume(self.output_dir, experiment)
             for change in self.accepted_changes:
                 LOGGER.info("resuming with a changed setting: %s", change)
-        write_json(os.path.join(self.output_dir, EXPERIMENT_FILE), experiment)
 
     def close(self) -> None:
         """Releases the run folder's lock (idempotent)."""
@@ -135,7 +135,13 @@ class RunContext:
         return explain_storage_error(err, self.output_dir, self.latest_checkpoint)
 
     def open_log(self, resume_epoch: int) -> RunLog:
-        """The run log; progress rows of epochs from `resume_epoch` on are dropped (re-run)."""
+        """The run log; progress rows of epochs from `resume_epoch` on are dropped (re-run).
+
+        The loops open it once their state is restored, so this is also where the run's
+        ``experiment.json`` is (re)written: a run refused before (a checkpoint that cannot be
+        read) leaves the folder as it was."""
+        if self.experiment is not None and self.lock is not None:
+            write_json(os.path.join(self.output_dir, EXPERIMENT_FILE), self.experiment)
         self.log = RunLog(self.output_dir, self.is_chief, resume_epoch=resume_epoch)
         return self.log
 

@@ -13,6 +13,7 @@ import dataclasses
 import glob
 import json
 import os
+import re
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import tensorflow as tf
@@ -168,9 +169,13 @@ def check_shards(data_path: str, splits: Optional[Sequence[str]] = None, verify_
                 raise EnasError(f"shard {path!r} is corrupt: its sha256 differs from manifest.json")
             try:
                 counts[name] = _count_records(path)
-            except (tf.errors.DataLossError, tf.errors.InvalidArgumentError) as exc:
-                reason = exc.message.splitlines()[0] if exc.message else type(exc).__name__
-                raise EnasError(f"shard {path!r} is corrupt: {reason}") from None
+            except tf.errors.InvalidArgumentError as exc:
+                # The bytes are intact (CRCs pass) but a record is not an image example.
+                raise EnasError(f"shard {path!r} holds records that are not enas-convert image "
+                                f"examples ({_reason(exc)}); was it written by another tool? "
+                                f"Convert the images with enas-convert") from None
+            except tf.errors.DataLossError as exc:
+                raise EnasError(f"shard {path!r} is corrupt: {_reason(exc)}") from None
     return counts
 
 
@@ -184,14 +189,35 @@ def _manifest_hashes(root: str) -> Dict[str, str]:
             if isinstance(shard, dict) and shard.get("sha256")}
 
 
+def _reason(error: Exception) -> str:
+    """The informative sentence of a TensorFlow error message (not the graph-function and
+    iterator wrappers TensorFlow puts before it)."""
+    text = getattr(error, "message", None) or str(error)
+    for pattern in (r"(Feature: \S+ \(data type: \w+\) is required but could not be found)",
+                    r"(corrupted record at \d+)", r"(truncated record at \d+)",
+                    r"(Received a label value of -?\d+ which is outside the valid range of "
+                    r"\[0, \d+\))"):
+        match = re.search(pattern, text)
+        if match:
+            return match.group(1)
+    lines = [line.strip() for line in text.splitlines()
+             if line.strip() and not line.strip().startswith(("{{", "Graph execution error"))]
+    return lines[0] if lines else type(error).__name__
+
+
 def explain_read_error(data_path: str, error: Exception) -> EnasError:
     """The EnasError to raise for ``error`` (e.g. ``tf.errors.DataLossError``) met while
     streaming ``data_path``: `check_shards` names the bad shard when it finds one; otherwise the
     message says reading failed and quotes TensorFlow's first line. Use in a CLI:
     ``except tf.errors.OpError as e: raise explain_read_error(cfg.data_path, e) from None``."""
+    label = re.search(r"Received a label value of (-?\d+) which is outside the valid range of "
+                      r"\[0, (\d+)\)", getattr(error, "message", None) or str(error))
+    if label:
+        return EnasError(f"a record in {data_path!r} has label {label.group(1)}, outside the "
+                         f"{label.group(2)} classes of its labels.json; the shards and "
+                         f"labels.json disagree: re-run enas-convert")
     try:
         check_shards(data_path)
     except EnasError as named:
         return named
-    first_line = (getattr(error, "message", None) or str(error)).splitlines()[0]
-    return EnasError(f"reading the data in {data_path!r} failed: {first_line}")
+    return EnasError(f"reading the data in {data_path!r} failed: {_reason(error)}")
