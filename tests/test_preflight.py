@@ -46,10 +46,11 @@ def test_memory_fit_line_and_the_largest_batch():
     limit = 4 * GIB
     batch = fit.largest_batch(limit, multiple=4)
     assert batch % 4 == 0
-    assert fit.peak_at(batch) <= limit < fit.peak_at(batch + 4)
-    # 3 GiB of room / 1.15 = 2671.3 MiB; minus 120 MiB at batch 16 plus 160 MiB: 2711.3 MiB at
-    # 10.047 MiB per example -> 269 examples, rounded down to a multiple of 4.
-    assert batch == 268
+    room = 0.9 * (limit - GIB)
+    assert fit.peak_at(batch) - GIB <= room < fit.peak_at(batch + 4) - GIB
+    # 90 % of 3 GiB of room / 1.15 = 2404.2 MiB; minus 120 MiB at batch 16 plus 160 MiB:
+    # 2444.2 MiB at 10.047 MiB per example -> 243 examples, rounded down to a multiple of 4.
+    assert batch == 240
     assert fit.largest_batch(0.5 * GIB) == 0
     assert probe_batches(160) == (8, 16) and probe_batches(16) == (2, 4)
     assert probe_batches(4096) == (8, 16)

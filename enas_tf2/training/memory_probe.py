@@ -62,10 +62,12 @@ class MemoryFit:
                                      * batch)
 
     def largest_batch(self, limit: float, multiple: int = 1) -> int:
-        """The largest batch (a multiple of `multiple`) whose projected peak stays within
-        `limit`; 0 when even `multiple` does not fit."""
+        """The largest batch (a multiple of `multiple`) whose projected peak uses at most 90 % of
+        the room `limit` leaves above the memory held before (the suggestion must fit when
+        measured, not just when projected); 0 when even `multiple` does not fit."""
         per = self.per_example + INPUT_BUFFER_BATCHES * self.input_bytes
-        room = (limit - self.base) / MARGIN - self.peaks[1] + self.per_example * self.batches[1]
+        room = 0.9 * (limit - self.base) / MARGIN - self.peaks[1] \
+            + self.per_example * self.batches[1]
         batch = int(room // per) if per > 0 else 0
         return max(0, batch - batch % multiple)
 
