@@ -137,6 +137,17 @@ _int("controller_num_aggregate", 10, "Samples averaged into one controller updat
 _int("controller_train_steps", 25, "Controller updates per epoch.")
 _int("controller_train_every", 1, "Train the controller every N epochs.")
 
+# ---- resume safety and the pre-flight (issue 13) ----------------------------------------------------
+_bool("dry_run", False, "Build everything, run a few steps of each kind, print the peak memory, "
+      "seconds per step and the projected time per epoch and for the whole run, then stop "
+      "(nothing is written to --output_dir).")
+_bool("force", False, "Run even when the pre-flight projects more memory than this machine has.")
+_bool("preflight", True, "Before the first epoch, measure memory and step times and print the "
+      "estimate; --nopreflight skips it.")
+absl_flags.DEFINE_float("memory_limit_gb", 0.0, "Refuse runs the pre-flight projects above this "
+                        "many GiB of memory (0 = what the machine has).", lower_bound=0.0,
+                        flag_values=FLAGS)
+
 HELP_GROUPS = (
     ("What to run and where", ("config", "output_dir", "reset_output_dir", "child_fixed_arc",
                                "arch_json", "derive_only", "seed")),
@@ -157,6 +168,7 @@ HELP_GROUPS = (
         "controller_temperature", "controller_entropy_weight", "controller_bl_dec",
         "controller_lr", "controller_num_aggregate", "controller_train_steps",
         "controller_train_every")),
+    ("Safety and estimates", ("dry_run", "preflight", "force", "memory_limit_gb")),
 )
 
 
@@ -212,6 +224,8 @@ FIELDS = {
     "controller_num_aggregate": ("controller", "num_aggregate", None),
     "controller_train_steps": ("controller", "train_steps", None),
     "controller_train_every": ("controller", "train_every", None),
+    "dry_run": ("run", "dry_run", None), "force": ("run", "force", None),
+    "preflight": ("run", "preflight", None), "memory_limit_gb": ("run", "memory_limit_gb", None),
 }
 POSITIVE = ("batch_size", "eval_batch_size", "test_batch_size", "child_bptt_steps", "num_epochs",
             "log_every", "steps_per_loop", "eval_every_epochs", "derive_num_samples",
