@@ -33,6 +33,7 @@ class Env:
 
     def __init__(self, root, cifar10_dir, flowers_dir):
         self.root, self.cifar, self.flowers = root, str(cifar10_dir), str(flowers_dir)
+        self.cleanups = []        # undo steps of a case (processes to stop, mounts to undo)
 
     def path(self, *parts):
         return os.path.join(str(self.root), *parts)
@@ -226,6 +227,21 @@ def output_is_a_file(env):
     return env.write("a_file", "x"), []
 
 
+def not_writable(env):
+    """A folder this process cannot write: a read-only bind mount for root (whom file modes do
+    not stop), file modes otherwise."""
+    folder = env.path("read_only")
+    os.makedirs(folder, exist_ok=True)
+    if os.geteuid() == 0:
+        subprocess.run(["mount", "--bind", folder, folder], check=True)
+        subprocess.run(["mount", "-o", "remount,ro,bind", folder], check=True)
+        env.cleanups.append(lambda: subprocess.run(["umount", folder], check=True))
+    else:
+        os.chmod(folder, 0o555)
+        env.cleanups.append(lambda: os.chmod(folder, 0o755))
+    return folder, []
+
+
 def changed_settings(env):
     return env.copy_final_run("changed"), ["--child_out_filters=8", "--batch_size=32"]
 
@@ -238,7 +254,7 @@ def in_use(env):
     import socket
     folder = env.copy_final_run("busy")
     sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
-    env.sleepers = getattr(env, "sleepers", []) + [sleeper]
+    env.cleanups += [sleeper.kill, sleeper.wait]
     from enas_tf2.training.run_lock import process_start_ticks
     env.write(os.path.join("busy", "run.lock"), json.dumps({
         "pid": sleeper.pid, "host": socket.gethostname(),
@@ -393,6 +409,8 @@ CASES = [
     # -- run folders --
     ("output_dir_is_a_file", "cnn_main", _run_folder(output_is_a_file),
      r"is a file, not a folder"),
+    ("output_dir_not_writable", "cnn_main", _run_folder(not_writable),
+     r"is not writable \(no permission, or a read-only file system\)"),
     ("resume_with_other_settings", "cnn_main", _run_folder(changed_settings),
      r"data.batch_size 16 -> 32; space_config.out_filters 4 -> 8"),
     ("another_kind_of_run", "cnn_main", _run_folder(search_into_final_folder, search=True),
@@ -428,10 +446,9 @@ def test_bad_input_is_one_line_exit_2(env, case):
     try:
         proc = run_cli(tool, args, env=extra_env, timeout=300)
     finally:
-        for sleeper in getattr(env, "sleepers", []):
-            sleeper.kill()
-            sleeper.wait()
-        env.sleepers = []
+        for undo in env.cleanups:
+            undo()
+        env.cleanups = []
     lines = error_lines(proc)
     if os.environ.get("ENAS_BAD_INPUTS_LOG"):     # collects the messages for the README table
         with open(os.environ["ENAS_BAD_INPUTS_LOG"], "a") as f:

@@ -50,8 +50,8 @@ def prepare_output_dir(output_dir: str, reset: bool, is_chief: bool = True,
         raise EnasError(f"cannot create --output_dir {output_dir!r}: {err.strerror}; choose a "
                         f"folder you can write to") from err
     if is_chief and not os.access(output_dir, os.W_OK | os.X_OK):
-        raise EnasError(f"--output_dir {output_dir!r} is not writable (permission denied); "
-                        f"choose a folder you can write to")
+        raise EnasError(f"--output_dir {output_dir!r} is not writable (no permission, or a "
+                        f"read-only file system); choose a folder you can write to")
 
 
 def _first_line(err: BaseException) -> str:
