@@ -2,7 +2,6 @@
 with a batch size that does, the pre-flight leaving the run unchanged, and ``--dry_run``."""
 
 import dataclasses
-import json
 import math
 import os
 
@@ -10,7 +9,6 @@ import pytest
 
 from enas_tf2 import api
 from enas_tf2.configs.base import RunConfig, ControllerConfig
-from enas_tf2.errors import EnasError
 from enas_tf2.training.memory_probe import INPUT_BUFFER_BATCHES, MemoryFit, probe_batches
 from enas_tf2.training.preflight import Estimate, project
 from enas_tf2.training.preflight_kinds import StepKind
