@@ -119,6 +119,10 @@ def search(cfg: ExperimentConfig, data=None, derive_only: bool = False) -> Searc
       data: your own datasets instead of ``cfg.data.data_path``: an `ImageDatasets` (train and
         validation `tf.data.Dataset`s, see `data/images/user_datasets.py`) for image spaces.
       derive_only: derive from the newest checkpoint without training.
+
+    Every run starts with the pre-flight (`training/preflight.py`; off with
+    ``cfg.run.preflight=False``). With ``cfg.run.dry_run`` only the pre-flight runs, in a
+    temporary folder, and a `DryRun` is returned instead of a `SearchResult`.
     """
     from enas_tf2.training.run_context import RunContext
     from enas_tf2.training.search_loop import SearchLoop
@@ -148,7 +152,8 @@ def search(cfg: ExperimentConfig, data=None, derive_only: bool = False) -> Searc
 def train_final(cfg: ExperimentConfig, arch, data=None) -> FinalResult:
     """Trains (or resumes) the fixed network of `arch` (an `Arch` of ``cfg.space``); `data` as
     in `search` (with a validation dataset, the best-validation weights are kept and the test
-    dataset is scored once at the end)."""
+    dataset is scored once at the end). With ``cfg.run.dry_run``, a `DryRun` is returned (see
+    `dry_run`)."""
     from enas_tf2.training.final_loop import FinalLoop
     from enas_tf2.training.run_context import RunContext
     strategy, space, task = _prepare(cfg, data, final=True)
