@@ -52,8 +52,9 @@ F.DEFINE_integer("steps_per_loop", 10, "Training steps run inside one compiled c
                  "host round trips; a log line never falls inside a call).")
 F.DEFINE_integer("eval_every_epochs", 1, "Evaluate every N epochs.")
 F.DEFINE_integer("derive_num_samples", 100, "Architectures sampled and scored to derive arch.json.")
-F.DEFINE_integer("derive_eval_batches", 1, "Validation batches every derive candidate (and the "
-                 "same number of random architectures) is scored on.")
+F.DEFINE_integer("derive_eval_batches", 5, "Validation batches every derive candidate, as many "
+                 "uniformly random architectures and the 10 per-epoch samples are scored on (the "
+                 "same batches for all; arch.json reports the spread).")
 F.DEFINE_integer("max_steps_per_epoch", 0, "Cap on child steps per epoch (0 = a full pass); "
                  "for smoke tests.")
 F.DEFINE_integer("max_eval_batches", 0, "Cap on evaluation batches (0 = whole split).")
@@ -80,10 +81,10 @@ F.DEFINE_enum("child_stem", "cifar", ["cifar", "imagenet", "auto"],
 F.DEFINE_float("child_keep_prob", 0.9, "Dropout keep probability before the classifier.")
 F.DEFINE_float("child_drop_path_keep_prob", 0.6, "Micro final training: drop-path keep "
                "probability reached at the last cell and step (1.0 = off). Not used in search.")
-F.DEFINE_bool("child_use_aux_heads", False, "Micro final training: auxiliary head (loss weight "
-              "0.4).")
+F.DEFINE_bool("child_use_aux_heads", True, "Micro: auxiliary head on the cell after the second "
+              "reduction (loss weight 0.4), trained in search and final training.")
 F.DEFINE_float("child_l2_reg", 1e-4, "L2 weight on the sum of squares of all child weights.")
-F.DEFINE_float("child_grad_bound", 5.0, "Clip child gradients to this global norm (0 = off).")
+F.DEFINE_float("child_grad_bound", 5.0, "Bound of --child_grad_clip (0 = no clipping).")
 F.DEFINE_bool("child_lr_cosine", True, "Cosine LR with warm restarts (else staircase decay).")
 F.DEFINE_float("child_lr", 0.1, "Staircase schedule: initial LR.")
 F.DEFINE_integer("child_lr_dec_every", 100, "Staircase schedule: decay every N epochs.")

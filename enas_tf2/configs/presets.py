@@ -76,17 +76,19 @@ def _micro_config(**fields):
 
 @register_preset("cifar10_micro_search", smoke_cnn)
 def cifar10_micro_search() -> ExperimentConfig:
-    """`cifar10_micro_search.sh`: 6 layers x 5 nodes, F=20, 150 epochs, batch 160."""
+    """`cifar10_micro_search.sh`: 6 layers x 5 nodes, F=20, aux head, 150 epochs, batch 160, no
+    gradient clipping (the script's clip was a no-op, P2)."""
     return ExperimentConfig(
         space="micro", task="image_classification",
         space_config=_micro_config(num_layers=6, num_cells=5, out_filters=20, keep_prob=0.9,
-                                   drop_path_keep_prob=0.6, op_tanh_reduce=2.5),
+                                   drop_path_keep_prob=0.6, op_tanh_reduce=2.5,
+                                   use_aux_heads=True),
         data=DataConfig(dataset="cifar10", data_path="data/cifar10", valid_size=5000,
                         batch_size=160),
         controller=ControllerConfig(tanh_constant=1.10, entropy_weight=1e-4, lr=0.0035,
                                     num_aggregate=10, train_steps=30, train_every=1),
         optim=OptimizerConfig(lr_cosine=True, lr_max=0.05, lr_min=0.0005, lr_T_0=10,
-                              lr_T_mul=2, l2_reg=1e-4),
+                              lr_T_mul=2, l2_reg=1e-4, grad_clip="none"),
         run=RunConfig(output_dir="runs/cifar10_micro_search", num_epochs=150, log_every=50))
 
 
@@ -103,7 +105,7 @@ def cifar10_micro_final() -> ExperimentConfig:
                         batch_size=144),
         controller=ControllerConfig(training=False),
         optim=OptimizerConfig(lr_cosine=True, lr_max=0.05, lr_min=0.0001, lr_T_0=10,
-                              lr_T_mul=2, l2_reg=2e-4),
+                              lr_T_mul=2, l2_reg=2e-4, grad_clip="none"),
         run=RunConfig(output_dir="runs/cifar10_micro_final", num_epochs=630, log_every=50))
 
 
@@ -152,7 +154,7 @@ def cifar10_macro_search() -> ExperimentConfig:
         controller=ControllerConfig(tanh_constant=1.5, entropy_weight=1e-4, lr=0.001,
                                     num_aggregate=20, train_steps=50, train_every=1),
         optim=OptimizerConfig(lr_cosine=True, lr_max=0.05, lr_min=0.0005, lr_T_0=10,
-                              lr_T_mul=2, l2_reg=2.5e-4),
+                              lr_T_mul=2, l2_reg=2.5e-4, grad_clip="none"),
         run=RunConfig(output_dir="runs/cifar10_macro_search", num_epochs=310, log_every=50))
 
 
@@ -168,7 +170,7 @@ def cifar10_macro_final() -> ExperimentConfig:
                         batch_size=100),
         controller=ControllerConfig(training=False),
         optim=OptimizerConfig(lr_cosine=True, lr_max=0.05, lr_min=0.001, lr_T_0=10,
-                              lr_T_mul=2, l2_reg=2e-4),
+                              lr_T_mul=2, l2_reg=2e-4, grad_clip="none"),
         run=RunConfig(output_dir="runs/cifar10_macro_final", num_epochs=310, log_every=50))
 
 

@@ -52,7 +52,11 @@ class FinalLoop:
                                          total_steps=run_cfg.num_epochs * self.steps_per_epoch)
             sgd, lr = task.make_optimizer(self.steps_per_epoch)
             if run_cfg.mixed_precision:
-                sgd.global_clipnorm = cfg.optim.grad_bound or None
+                # Keras clips each replica's part here (before the all-reduce).
+                if cfg.optim.grad_clip == "global":
+                    sgd.global_clipnorm = cfg.optim.grad_bound or None
+                elif cfg.optim.grad_clip == "per_tensor":
+                    sgd.clipnorm = cfg.optim.grad_bound or None
                 self.optimizer = keras.optimizers.LossScaleOptimizer(sgd)
             else:
                 self.optimizer = sgd

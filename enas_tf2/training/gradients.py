@@ -79,8 +79,3 @@ def clip_and_apply(optimizer, grads, variables, mode: str, bound: float,
     optimizer.apply(grads, variables)
     return norm, binds
 
-
-def apply_clipped(optimizer, grads, variables, grad_bound: float, scale=None,
-                  mode: str = "global") -> tf.Tensor:
-    """`clip_and_apply` returning the global norm only (the form final training calls)."""
-    return clip_and_apply(optimizer, grads, variables, mode, grad_bound, scale)[0]
