@@ -6,6 +6,7 @@ and tools rely on:
 
 * tokens: a sampled architecture prints to tokens that parse back to the same architecture;
   JSON round trip; the controller's array round trip; a random architecture is valid;
+* `describe_stages` gives the start-of-run lines (one per stage for a CNN space, none for RNN);
 * the controller samples (same seed -> same architecture) and scores a given architecture with a
   finite log-probability equal to the one it reported when sampling it;
 * the weight-shared child takes one training step through the TASK's loss for two different
@@ -77,6 +78,12 @@ def run_space_contract(case: SpaceCase, tmp_path) -> None:
                                atol=1e-5)
     other = space.random_arch(seed=7)
     assert space.arch_from_tokens(other.tokens()) == other
+
+    # ---- start-of-run lines (the loops log them): strings; a CNN space names its stages ----
+    for fixed in (False, True):
+        lines = space.describe_stages(case.input_spec, fixed=fixed)
+        assert isinstance(lines, list) and all(isinstance(line, str) for line in lines)
+        assert bool(lines) == (space.task == "image_classification")
 
     # ---- weight-shared child: one step per architecture, one trace ----
     task = case.make_task()

@@ -10,7 +10,7 @@ editing `training/`. Only `search_space/<space>/` knows what the integers mean.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Dict, Protocol, runtime_checkable
+from typing import Any, ClassVar, Dict, List, Protocol, runtime_checkable
 
 import keras
 import numpy as np
@@ -78,3 +78,8 @@ class SearchSpace(Protocol):
     def build_fixed(self, arch: Arch, input_spec: Any, total_steps: int) -> keras.Model:
         """The final network of `arch` for the task's `input_spec`, every variable created;
         `total_steps` feeds schedules inside the net (micro's drop path)."""
+
+    def describe_stages(self, input_spec: Any, fixed: bool = False) -> List[str]:
+        """Lines the loops log at the start of a run: for CNN spaces the stem and the effective
+        resolution and width of each stage for `input_spec` (of the search child, or of the
+        `fixed` net); ``[]`` when the space has no stages (RNN)."""

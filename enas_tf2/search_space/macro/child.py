@@ -8,7 +8,8 @@ conv to F, BN) -> L layers; layer ``i`` runs its op on ``prev[-1]`` and, for ``i
 ``BN(op_out + sum_j bit_j prev[j])`` with ``prev = [stem, out_0, ..., out_{i-1}]``; after each
 pool layer (``L//3 - 1``, ``2(L//3) - 1``) every tensor of ``prev`` is replaced by its factorized
 reduction (stride 2, no ReLU); channels stay F throughout -> global average pool (no ReLU) ->
-dropout -> dense without bias.
+dropout -> dense without bias. With ``stem="imagenet"`` the stem is `ImageNetStem` (three
+stride-2 convs to F channels) and ``prev[0]`` is its output at 1/8 of the side (`stem.py`).
 
 Deviations from the shipped search code, deliberate:
 
@@ -49,12 +50,12 @@ from enas_tf2.errors import EnasError
 from enas_tf2.layers.batch_norm import fused_batch_norm
 from enas_tf2.layers.branch_switch import branch_switch
 from enas_tf2.layers.classifier_head import ClassifierHead
-from enas_tf2.layers.conv_bn import ConvBn
 from enas_tf2.layers.factorized_reduction import factorized_reduction
 from enas_tf2.search_space.macro import ops
 from enas_tf2.search_space.macro.arch import pool_layers
 from enas_tf2.search_space.macro.branches import LAYER_WEIGHTS, MACRO_TABLE
 from enas_tf2.search_space.macro.skip_sum import skip_sum
+from enas_tf2.search_space.macro.stem import build_stem, stem_output
 
 # Keras' truncated He-normal divides by this so the truncated distribution keeps variance 2/fan_in.
 _TRUNCATION_CORRECTION = 0.87962566103423978
@@ -80,12 +81,14 @@ class MacroChild(keras.Model):
         out_filters: F, the channels of every layer (even: factorized reductions halve it).
         num_classes: logits.
         keep_prob: dropout keep probability before the classifier (``training=True`` only).
+        stem: ``cifar`` (3x3 conv at full resolution) or ``imagenet`` (`ImageNetStem`, layers at
+            1/8 of the side); the space resolves ``--child_stem=auto`` before this.
 
     Call ``build((None, H, W, 3))`` to create every variable before tracing.
     """
 
     def __init__(self, num_layers: int = 12, out_filters: int = 36, num_classes: int = 10,
-                 keep_prob: float = 0.9, **kwargs):
+                 keep_prob: float = 0.9, stem: str = "cifar", **kwargs):
         # float32 throughout, also under a global mixed-precision policy: the branch functions
         # are traced for float32 (search runs on CPU, where float16 buys nothing).
         kwargs["dtype"] = "float32"
@@ -99,8 +102,8 @@ class MacroChild(keras.Model):
         self.num_classes = int(num_classes)
         self.keep_prob = float(keep_prob)
         self.pool_layers = pool_layers(self.num_layers)
-        self.stem = ConvBn(self.out_filters, kernel_size=3, relu_first=False,
-                           batch_stats_only=True, name="stem", dtype="float32")
+        self.stem = build_stem(stem, self.out_filters, batch_stats_only=True, dtype="float32")
+        self.stem_kind = stem
         self.head = ClassifierHead(self.num_classes, self.keep_prob, relu_first=False,
                                    name="head", dtype="float32")
 
@@ -130,7 +133,8 @@ class MacroChild(keras.Model):
                 name=f"reduce_{index}_kernel"))
             setattr(self, f"reduce_{index}_bn", self.add_weight(
                 shape=(count, 2, f), initializer=_gamma_beta, name=f"reduce_{index}_bn"))
-        spatial = list(input_shape[1:3])
+        spatial = list(stem_output(self.stem_kind,
+                                   self.stem.compute_output_shape(input_shape))[1:3])
         for _ in self.pool_layers:
             spatial = [None if d is None else -(-d // 2) for d in spatial]
         self.head.build((input_shape[0], *spatial, f))
@@ -140,7 +144,7 @@ class MacroChild(keras.Model):
         """Logits of ``images`` for the architecture ``arch`` (int32 ``[L, L]``)."""
         arch = tf.convert_to_tensor(arch, dtype=tf.int32)
         n = self.num_layers
-        x = self.stem(tf.cast(images, tf.float32), training=training)
+        x = stem_output(self.stem_kind, self.stem(tf.cast(images, tf.float32), training=training))
         # Banks are unstacked once: each bank's gradient is then one Pack of per-layer slices.
         per_layer = [tf.unstack(getattr(self, name), num=n) for name in LAYER_WEIGHTS]
         skip_bn = [] if n == 1 else tf.unstack(self.skip_bn, num=n - 1)
@@ -179,4 +183,4 @@ class MacroChild(keras.Model):
     def get_config(self):
         return {"name": self.name, "num_layers": self.num_layers,
                 "out_filters": self.out_filters, "num_classes": self.num_classes,
-                "keep_prob": self.keep_prob}
+                "keep_prob": self.keep_prob, "stem": self.stem_kind}

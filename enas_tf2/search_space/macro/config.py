@@ -29,6 +29,9 @@ class MacroConfig:
         (ISSUE #56) and pool ops are refused, as the original cannot build them
         (docs/enas_reference.md §1.1).
         The weight-shared search child always builds every op as named.
+      stem: ``cifar`` (3x3 conv at full resolution, the original), ``imagenet`` (stride-2
+        convolutions down to 1/8 of the side before the first layer, as NASNet/DARTS on
+        ImageNet) or ``auto`` (cifar up to 64 px, imagenet above); see `stem.py`.
     """
     num_layers: int = 12
     out_filters: int = 36
@@ -37,6 +40,7 @@ class MacroConfig:
     skip_target: float = 0.4
     skip_weight: float = 0.8
     fixed_ops: str = "as_named"
+    stem: str = "cifar"
 
     def __post_init__(self):
         if isinstance(self.num_layers, bool) or not isinstance(self.num_layers, int) \

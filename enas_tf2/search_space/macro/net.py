@@ -7,7 +7,8 @@ without bias. After each pool layer (``L//3 - 1``, ``2(L//3) - 1``) the channel 
 (F -> 2F -> 4F) and every tensor kept for later skips (the stem included) is replaced by its
 factorized reduction to the new width (stride 2, no ReLU). No auxiliary head, no drop path (the
 original's macro network ignores both flags). Channels-last, any image size (odd sizes round up
-at each reduction).
+at each reduction). With ``stem="imagenet"`` the stem is `ImageNetStem` (three stride-2 convs to
+F channels) and the layers read its output at 1/8 of the side (`stem.py`).
 
 Search and final networks differ as in the original (pitfall P4): the search child is
 post-activation with summed skips and BN. `fixed_ops` chooses between separable ops and pools
@@ -24,11 +25,11 @@ import keras
 
 from enas_tf2.errors import EnasError
 from enas_tf2.layers.classifier_head import ClassifierHead
-from enas_tf2.layers.conv_bn import ConvBn
 from enas_tf2.layers.factorized_reduction import FactorizedReduction
 from enas_tf2.search_space.macro.arch import MacroArch
 from enas_tf2.search_space.macro.config import FIXED_OPS_MODES
 from enas_tf2.search_space.macro.fixed_layer import MacroFixedLayer
+from enas_tf2.search_space.macro.stem import build_stem, stem_output
 
 
 @keras.saving.register_keras_serializable(package="enas_tf2")
@@ -42,12 +43,15 @@ class MacroNet(keras.Model):
       keep_prob: dropout keep probability before the classifier (training only).
       fixed_ops: ``"as_named"`` (real separable convs and pools) or ``"original"``
         (separable ops as regular convs; pools refused with EnasError).
+      stem: ``cifar`` (3x3 conv at full resolution) or ``imagenet`` (`ImageNetStem`); the space
+        resolves ``--child_stem=auto`` before this.
 
     Call: ``logits = net(images, training=...)`` -> ``[B, num_classes]``.
     """
 
     def __init__(self, arch: MacroArch, out_filters: int, num_classes: int,
-                 keep_prob: float = 1.0, fixed_ops: str = "as_named", **kwargs):
+                 keep_prob: float = 1.0, fixed_ops: str = "as_named", stem: str = "cifar",
+                 **kwargs):
         super().__init__(**kwargs)
         if not isinstance(arch, MacroArch):
             raise EnasError(f"MacroNet takes a MacroArch, got {type(arch).__name__}; parse "
@@ -62,7 +66,8 @@ class MacroNet(keras.Model):
         self.num_classes = int(num_classes)
         self.keep_prob = float(keep_prob)
         self.fixed_ops = fixed_ops
-        self.stem = ConvBn(self.out_filters, 3, relu_first=False, name="stem")
+        self.stem = build_stem(stem, self.out_filters, batch_stats_only=False)
+        self.stem_kind = stem
         # Named attributes, not list items: `tf.train.Checkpoint` does not follow Keras 3's
         # tracked lists, so list-held layers would be left out of the training checkpoints.
         self._layer_attrs, self._reduce_attrs = [], []
@@ -95,7 +100,7 @@ class MacroNet(keras.Model):
         """Creates every weight from the image shape ``(B, H, W, 3)``."""
         shape = tuple(input_shape)
         self.stem.build(shape)
-        prev = [self.stem.compute_output_shape(shape)]
+        prev = [stem_output(self.stem_kind, self.stem.compute_output_shape(shape))]
         for i, layer in enumerate(self.fixed_layers):
             layer.build(prev)
             prev.append(layer.compute_output_shape(prev))
@@ -108,7 +113,7 @@ class MacroNet(keras.Model):
         self.built = True
 
     def call(self, images, training=None):
-        prev = [self.stem(images, training=training)]
+        prev = [stem_output(self.stem_kind, self.stem(images, training=training))]
         for i, layer in enumerate(self.fixed_layers):
             prev.append(layer(prev, training=training))
             reducers = self._reducers(i)
@@ -124,7 +129,7 @@ class MacroNet(keras.Model):
         config = super().get_config()
         config.update(arch=self.arch.tokens(), out_filters=self.out_filters,
                       num_classes=self.num_classes, keep_prob=self.keep_prob,
-                      fixed_ops=self.fixed_ops)
+                      fixed_ops=self.fixed_ops, stem=self.stem_kind)
         return config
 
     @classmethod

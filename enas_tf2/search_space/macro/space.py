@@ -3,13 +3,17 @@ see it."""
 
 from __future__ import annotations
 
+from typing import List
+
 import numpy as np
 
 from enas_tf2.configs.base import ControllerConfig
 from enas_tf2.errors import EnasError
-from enas_tf2.search_space.macro.arch import MacroArch
+from enas_tf2.search_space.macro.arch import MacroArch, pool_layers
 from enas_tf2.search_space.macro.config import MacroConfig
 from enas_tf2.search_space.registry import register_space
+from enas_tf2.search_space.stem_choice import (STEM_STRIDES, downsampled, resolve_stem,
+                                               stem_output_sizes)
 from enas_tf2.tasks.base import ImageSpec
 
 
@@ -51,11 +55,43 @@ class MacroSpace:
         controller.build()
         return controller
 
+    @property
+    def num_reductions(self) -> int:
+        """Stride-2 reductions after the stem: one after each pool layer (none when L < 3)."""
+        return len(pool_layers(self.config.num_layers))
+
+    def stem_for(self, input_spec: ImageSpec) -> str:
+        """``cifar`` or ``imagenet``: ``config.stem`` with ``auto`` resolved for the image size;
+        EnasError (one line, with the minimum size) when the images are too small for it."""
+        return resolve_stem(self.config.stem, input_spec.height, input_spec.width,
+                            self.num_reductions)
+
+    def describe_stages(self, input_spec: ImageSpec, fixed: bool = False) -> List[str]:
+        """Lines for the start of a run: the stem and the spatial size and width of each stage
+        of layers, e.g. ``layers 4-7: 14x14, 72 filters (reduced after pool layer 3)``. The
+        search child keeps F channels throughout; the `fixed` net doubles them at each stage."""
+        c, stem = self.config, self.stem_for(input_spec)
+        h, w = input_spec.height, input_spec.width
+        chosen = f" (--child_stem=auto for {h}x{w} images)" if c.stem == "auto" else ""
+        read_h, read_w = stem_output_sizes(stem, h, w)[-1]   # macro layers read the last output
+        lines = [f"stem {stem}{chosen}: {h}x{w} input, layers read {read_h}x{read_w} "
+                 f"({c.out_filters} channels)"]
+        pools = pool_layers(c.num_layers)
+        bounds = [0, *(p + 1 for p in pools), c.num_layers]
+        for stage, (first, end) in enumerate(zip(bounds, bounds[1:])):
+            down = STEM_STRIDES[stem] + stage
+            layers = f"layer {first}" if end - first == 1 else f"layers {first}-{end - 1}"
+            after = f" (reduced after pool layer {pools[stage - 1]})" if stage else ""
+            lines.append(f"{layers}: {downsampled(h, down)}x{downsampled(w, down)}, "
+                         f"{c.out_filters * (2 ** stage if fixed else 1)} filters{after}")
+        return lines
+
     def build_child(self, input_spec: ImageSpec):
         from enas_tf2.search_space.macro.child import MacroChild
         c = self.config
         child = MacroChild(num_layers=c.num_layers, out_filters=c.out_filters,
-                           num_classes=input_spec.num_classes, keep_prob=c.keep_prob)
+                           num_classes=input_spec.num_classes, keep_prob=c.keep_prob,
+                           stem=self.stem_for(input_spec))
         child.build((None,) + input_spec.shape)
         return child
 
@@ -65,6 +101,6 @@ class MacroSpace:
         c = self.config
         net = MacroNet(arch=self._check(arch), out_filters=c.out_filters,
                        num_classes=input_spec.num_classes, keep_prob=c.keep_prob,
-                       fixed_ops=c.fixed_ops)
+                       fixed_ops=c.fixed_ops, stem=self.stem_for(input_spec))
         net.build((None,) + input_spec.shape)
         return net

@@ -58,9 +58,10 @@ class MicroSpace:
         return resolve_stem(self.config.stem, input_spec.height, input_spec.width,
                             self.num_reductions)
 
-    def describe_stages(self, input_spec: ImageSpec) -> List[str]:
+    def describe_stages(self, input_spec: ImageSpec, fixed: bool = False) -> List[str]:
         """Lines for the start of a run: the stem and the spatial size and width of each stage
-        of cells (what decides memory and cost), e.g. ``cells 0-1: 28x28, 20 filters``."""
+        of cells (what decides memory and cost), e.g. ``cells 0-1: 28x28, 20 filters``. The
+        search child and the `fixed` net share this skeleton, so `fixed` changes nothing."""
         c, stem = self.config, self.stem_for(input_spec)
         h, w = input_spec.height, input_spec.width
         chosen = f" (--child_stem=auto for {h}x{w} images)" if c.stem == "auto" else ""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import List
+
 import numpy as np
 
 from enas_tf2.configs.base import ControllerConfig
@@ -48,6 +50,10 @@ class RnnSpace:
 
     def random_arch(self, seed: int) -> RnnArch:
         return RnnArch.random(self.config.num_nodes, seed, self.config.cell_variant)
+
+    def describe_stages(self, input_spec: TokenSpec, fixed: bool = False) -> List[str]:
+        """No start-of-run stage lines: a recurrent cell has no spatial stages."""
+        return []
 
     def build_controller(self, controller_config: ControllerConfig):
         from enas_tf2.search_space.rnn.controller import RnnController
