@@ -253,7 +253,10 @@ def test_l2_loss_is_the_sum_of_squares_of_all_trainable_weights():
     child = _child()
     expected = sum(float(np.sum(np.square(v.numpy()))) for v in child.trainable_variables)
     assert float(child.l2_loss()) == pytest.approx(expected, rel=1e-5)
-    assert not child.non_trainable_variables   # no BN moving statistics anywhere
+    # No BN moving statistics anywhere: the only non-trainable weight is the head's count of
+    # training calls that seeds its dropout masks.
+    assert [v.path.split("/", 1)[1] for v in child.non_trainable_variables] == [
+        "head/dropout_step"]
 
 
 def test_every_bank_layout_and_variable_count():

@@ -193,12 +193,13 @@ def test_dropout_masks_are_shared_over_time_and_scaled():
     assert np.all(np.isclose(ratio, per_unit[:, None]) | np.isnan(ratio))
     assert {round(float(v), 4) for v in per_unit[~np.isnan(per_unit)]} <= {0.0, round(1 / 0.6, 4)}
     assert abs(np.mean(per_unit == 0) - 0.4) < 0.05
-    masks = DropoutMasks.sample(RnnConfig(drop_w=0.3), vocab_size=1000, batch_size=4, num_nodes=3)
+    masks = DropoutMasks.sample(RnnConfig(drop_w=0.3), vocab_size=1000, batch_size=4, num_nodes=3,
+                                seed=1, counter=0)
     assert masks.word.shape == [1000] and masks.embed.shape == [4, 200]
     assert masks.state.shape == [4, 200] and masks.output.shape == [4, 200]
     assert len(masks.weights) == 4 and masks.weights[0].shape == [200, 400]
     assert {round(float(v), 5) for v in masks.word.numpy()} == {0.0, round(1 / 0.9, 5)}
-    assert DropoutMasks.sample(RnnConfig(drop_w=0.0), 10, 2, 3).weights is None
+    assert DropoutMasks.sample(RnnConfig(drop_w=0.0), 10, 2, 3, 1, 0).weights is None
 
 
 def test_word_dropout_drops_a_word_type_everywhere():
@@ -287,7 +288,8 @@ def test_space_builds_everything_and_checks_archs():
     assert controller(seed=1).arch.shape == [16]
     child = space.build_child(TokenSpec(vocab_size=V))
     net = space.build_fixed(arch, TokenSpec(vocab_size=V), total_steps=1)
-    assert child.built and net.built and len(net.weights) == 10
+    # 10 float weights + the int64 count of training calls that seeds the dropout masks.
+    assert child.built and net.built and len(net.weights) == 10 + 1
     with pytest.raises(EnasError, match="num_nodes=8"):
         space.arch_from_tokens("0 1 1 2")
     with pytest.raises(EnasError, match="has 23 tokens"):

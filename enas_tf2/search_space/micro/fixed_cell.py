@@ -154,7 +154,8 @@ class FixedCell(keras.layers.Layer):
                 # Keras passes `training` on only to layers whose call takes it (not the pools).
                 y = slot_ops[slot](nodes[index], training=training)
                 if self._drops[slot] and self.drop_path is not None:
-                    y = self.drop_path(y, step=step, training=training)
+                    # The slot index tells this cell's drop-path draws of one step apart.
+                    y = self.drop_path(y, step=step, training=training, salt=slot)
                 total = y if total is None else total + y
                 slot += 1
             nodes.append(total)

@@ -19,6 +19,7 @@ own batch statistics (no cross-replica sync, as in the original's per-GPU BN).
 from __future__ import annotations
 
 import keras
+import tensorflow as tf
 
 from enas_tf2.errors import EnasError
 from enas_tf2.layers.aux_head import AuxHead
@@ -27,6 +28,9 @@ from enas_tf2.layers.drop_path import DropPath
 from enas_tf2.search_space.micro.arch import MicroArch
 from enas_tf2.search_space.micro.fixed_cell import FixedCell
 from enas_tf2.search_space.micro.stem import build_stem, stem_pair
+
+# Default of `seed` (any fixed int: a rerun must draw the same masks).
+DEFAULT_SEED = 0x4D494352   # "MICR"
 
 
 def reduction_cell_indices(num_layers: int):
@@ -51,6 +55,8 @@ class MicroNet(keras.Model):
       total_steps: number of training steps of the run (drop-path schedule length).
       stem: ``cifar`` (3x3 conv at full resolution) or ``imagenet`` (`ImageNetStem`); the space
         resolves ``--child_stem=auto`` before this.
+      seed: seed of the dropout and drop-path masks (the head draws with ``seed``, the drop path
+        of cell ``l`` with ``seed + 1 + l``).
 
     Call contract::
 
@@ -62,13 +68,15 @@ class MicroNet(keras.Model):
     the tuple ``(logits, aux_logits)`` (the auxiliary head only runs in training, as in ENAS); every
     other call returns the logits tensor. The drop-path schedule runs on the net's own count of
     training calls (the variable ``drop_path_step``, saved with the weights so a resumed run
-    continues the schedule); ``step=`` overrides it (0-based global step).
+    continues the schedule); ``step=`` overrides it (0-based global step). The drop-path masks
+    are stateless draws keyed by that step and the dropout mask by the head's own saved count
+    (`stream_seed`), so a resumed run draws the masks the uninterrupted run drew.
     """
 
     def __init__(self, arch, num_layers: int, num_cells: int, out_filters: int,
                  num_classes: int, keep_prob: float = 1.0, drop_path_keep_prob: float = 1.0,
                  use_aux_heads: bool = False, total_steps: int = 1, stem: str = "cifar",
-                 **kwargs):
+                 seed: int = DEFAULT_SEED, **kwargs):
         super().__init__(**kwargs)
         if not isinstance(arch, MicroArch):
             raise EnasError(f"MicroNet takes a MicroArch, got {type(arch).__name__}")
@@ -87,6 +95,7 @@ class MicroNet(keras.Model):
         self.drop_path_keep_prob = float(drop_path_keep_prob)
         self.use_aux_heads = bool(use_aux_heads)
         self.total_steps = int(total_steps)
+        self.seed = int(seed)
         self.reduction_indices = reduction_cell_indices(self.num_layers)
         self.aux_head_index = self.reduction_indices[1] + 1
         total_cells = self.num_layers + 2
@@ -102,12 +111,12 @@ class MicroNet(keras.Model):
             reduction = index in self.reduction_indices
             filters *= 2 if reduction else 1
             drop_path = DropPath(self.drop_path_keep_prob, index, total_cells, self.total_steps,
-                                 name=f"drop_path_{index}")
+                                 seed=self.seed + 1 + index, name=f"drop_path_{index}")
             setattr(self, self._cell_attrs[index],
                     FixedCell(self.arch, "reduce" if reduction else "normal", filters,
                               drop_path=drop_path, name=f"cell_{index}"))
         self.aux_head = AuxHead(self.num_classes, name="aux_head") if self.use_aux_heads else None
-        self.head = ClassifierHead(self.num_classes, self.keep_prob, name="head")
+        self.head = ClassifierHead(self.num_classes, self.keep_prob, seed=self.seed, name="head")
 
     @property
     def cells(self):
@@ -136,7 +145,9 @@ class MicroNet(keras.Model):
         """Logits (and aux logits in training with an aux head); `step` overrides the net's
         own count of training calls for the drop-path schedule (0-based)."""
         if training and step is None:
-            step = self.drop_path_step.value
+            # A copy read before the increment: `.value` is the variable itself, which would
+            # read the incremented count (a 1-based step) wherever `step` is used below.
+            step = tf.identity(self.drop_path_step.value)
             self.drop_path_step.assign_add(1)
         prev = list(stem_pair(self.stem_kind, self.stem(images, training=training)))
         aux_logits = None
@@ -159,7 +170,7 @@ class MicroNet(keras.Model):
                       num_classes=self.num_classes, keep_prob=self.keep_prob,
                       drop_path_keep_prob=self.drop_path_keep_prob,
                       use_aux_heads=self.use_aux_heads, total_steps=self.total_steps,
-                      stem=self.stem_kind)
+                      stem=self.stem_kind, seed=self.seed)
         return config
 
     @classmethod

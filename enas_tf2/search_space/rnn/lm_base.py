@@ -12,6 +12,9 @@ from enas_tf2.layers.list_tracking import ListTrackingMixin
 from enas_tf2.search_space.rnn.config import RnnConfig
 from enas_tf2.search_space.rnn.dropout_masks import DropoutMasks
 
+# Default of `seed` (any fixed int: a rerun must draw the same masks).
+DEFAULT_SEED = 0x524E4E4D   # "RNNM"
+
 
 class RnnLanguageModel(ListTrackingMixin, keras.Model):
     """Embedding -> recurrent cell -> softmax over the vocabulary, with every dropout and
@@ -23,9 +26,11 @@ class RnnLanguageModel(ListTrackingMixin, keras.Model):
     (`initial_state` gives zeros), `logits` float32 ``[B, T, V]``. The caller carries
     `new_state` to the next window of the same rows (truncated BPTT: stop its gradient).
 
-    With ``training=True`` the call draws fresh dropout masks and registers its regularisation
-    penalty with Keras' ``add_loss``: read it as ``sum(model.losses)`` right after the call (the
-    list is replaced at every call; ``training=False`` leaves it empty). The penalty is
+    With ``training=True`` the call draws fresh dropout masks (stateless draws from ``seed`` and
+    the model's saved count of training calls ``dropout_step``, which the call advances; see
+    `DropoutMasks`: a resumed run draws the masks of the uninterrupted run) and registers its
+    regularisation penalty with Keras' ``add_loss``: read it as ``sum(model.losses)`` right after
+    the call (the list is replaced at every call; ``training=False`` leaves it empty). The penalty is
     ``weight_decay * sum(w^2)`` over `decayed_weights` + ``alpha * mean(h^2)`` +
     ``beta * mean((h_t - h_{t-1})^2)`` on the cell outputs h before output dropout, computed on
     this call's rows (under a strategy: one replica's share; see `tasks.language_model`).
@@ -35,13 +40,15 @@ class RnnLanguageModel(ListTrackingMixin, keras.Model):
     Args:
       vocab_size: V.
       config: the `RnnConfig` (sizes, dropouts, init range, regularisers).
+      seed: seed of the dropout masks.
     """
 
-    def __init__(self, vocab_size: int, config: RnnConfig, **kwargs):
+    def __init__(self, vocab_size: int, config: RnnConfig, seed: int = DEFAULT_SEED, **kwargs):
         kwargs.setdefault("dtype", "float32")
         super().__init__(**kwargs)
         self.vocab_size = int(vocab_size)
         self.rnn_config = config
+        self.seed = int(seed)
 
     def build(self, input_shape=None):
         """Creates the embedding (and untied softmax) and the cell's weights."""
@@ -56,6 +63,12 @@ class RnnLanguageModel(ListTrackingMixin, keras.Model):
             self.softmax_b = self.add_weight(name="softmax_b", shape=(self.vocab_size,),
                                              initializer="zeros")
         self.cell.build()
+        # Training calls that drew masks (saved with the weights, so a resumed run continues the
+        # mask stream). Every replica counts the same calls, so the first replica's count is
+        # kept (as `MicroNet.drop_path_step`).
+        self.dropout_step = self.add_weight(
+            name="dropout_step", shape=(), dtype="int64", initializer="zeros",
+            trainable=False, aggregation="only_first_replica")
 
     def get_build_config(self):
         """What `build` depends on (no input shape: the sizes come from the config); non-empty,
@@ -72,9 +85,12 @@ class RnnLanguageModel(ListTrackingMixin, keras.Model):
         return tf.zeros([batch_size, self.rnn_config.hidden_size], tf.float32)
 
     def sample_masks(self, batch_size) -> DropoutMasks:
-        """Fresh training masks for one minibatch of `batch_size` rows."""
+        """Fresh training masks for one minibatch of `batch_size` rows; advances
+        ``dropout_step``."""
+        step = tf.identity(self.dropout_step.value)   # a copy: read before the increment
+        self.dropout_step.assign_add(1)
         return DropoutMasks.sample(self.rnn_config, self.vocab_size, batch_size,
-                                   self.rnn_config.num_nodes)
+                                   self.rnn_config.num_nodes, self.seed, step)
 
     def run_cell(self, x, state, arch, masks: DropoutMasks):
         """The subclass's cell over the window: ``(outputs [B, T, H], last [B, H])``."""
@@ -141,5 +157,6 @@ class RnnLanguageModel(ListTrackingMixin, keras.Model):
     def get_config(self):
         """Keras config: the vocabulary size and the `RnnConfig` as a dict."""
         config = super().get_config()
-        config.update(vocab_size=self.vocab_size, config=dataclasses.asdict(self.rnn_config))
+        config.update(vocab_size=self.vocab_size, config=dataclasses.asdict(self.rnn_config),
+                      seed=self.seed)
         return config
