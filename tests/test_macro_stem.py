@@ -5,6 +5,7 @@ stage lines, `auto`, the one-line error for images too small, and a search -> fi
 
 import dataclasses
 import json
+import logging
 import os
 
 import numpy as np
@@ -202,10 +203,25 @@ def test_macro_search_final_export_predict_on_real_photos(photos_tfr, tmp_path):
     from enas_tf2.configs.presets import get_preset
     from enas_tf2.export.predictor import Predictor
     data, photos = photos_tfr
-    found = api.search(_tiny(get_preset("cifar10_macro_search"), data, str(tmp_path / "s")))
-    assert found.arch.num_layers == 3
-    final = api.train_final(_tiny(get_preset("cifar10_macro_final"), data, str(tmp_path / "f")),
-                            found.arch)
+    # The loops log through the "enas_tf2" logger (a CLI run earlier in this process may have
+    # made it non-propagating, so listen on it directly rather than through caplog).
+    lines = []
+    handler = logging.Handler()
+    handler.emit = lambda record: lines.append(record.getMessage())
+    logger = logging.getLogger("enas_tf2")
+    logger.addHandler(handler)
+    level = logger.level
+    logger.setLevel(logging.INFO)
+    try:
+        found, final = _search_and_train(api, get_preset, data, tmp_path)
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    # Each run starts with the stem and the resolution of every stage (search: F throughout).
+    stem_line = "stem imagenet: 96x96 input, layers read 12x12 (4 channels)"
+    assert lines.count(stem_line) == 2
+    assert "layer 2: 3x3, 4 filters (reduced after pool layer 1)" in lines       # search child
+    assert "layer 2: 3x3, 16 filters (reduced after pool layer 1)" in lines      # fixed net
     run_config = json.load(open(os.path.join(final.output_dir, "run_config.json")))
     assert run_config["space_config"]["stem"] == "imagenet"
     assert run_config["num_params"] == _count(_space(layers=3, filters=4).build_fixed(
@@ -216,6 +232,14 @@ def test_macro_search_final_export_predict_on_real_photos(photos_tfr, tmp_path):
     (entry,) = Predictor(export_dir).predict_files([photo], top_k=5)
     probs = [c["probability"] for c in entry["top_k"]]
     assert abs(sum(probs) - 1.0) < 1e-4 and len(probs) == 5
+
+
+def _search_and_train(api, get_preset, data, tmp_path):
+    found = api.search(_tiny(get_preset("cifar10_macro_search"), data, str(tmp_path / "s")))
+    assert found.arch.num_layers == 3
+    final = api.train_final(_tiny(get_preset("cifar10_macro_final"), data, str(tmp_path / "f")),
+                            found.arch)
+    return found, final
 
 
 def test_cli_macro_too_small_is_one_line(photos_tfr, tmp_path):

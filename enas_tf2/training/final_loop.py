@@ -73,6 +73,8 @@ class FinalLoop:
         self.best = ctx.checkpoint("best", max_to_keep=1, model=self.net)
         self.restored = self.checkpoint.restore_latest()
         self.log = ctx.open_log(int(self.epoch.numpy()))
+        for line in space.describe_stages(self.data.input_spec, fixed=True):  # stage sizes
+            self.log.info(line)
         self.steps = FinalSteps(strategy, task, self.net, self.optimizer, cfg.optim,
                                 run_cfg.jit_compile)
         dist = strategy.experimental_distribute_dataset

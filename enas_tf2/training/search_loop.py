@@ -63,6 +63,8 @@ class SearchLoop:
         self.state = SearchState(ctx, space, task, self.data, cfg.controller, cfg.optim,
                                  self.steps_per_epoch, self.run_cfg.seed)
         self.log = ctx.open_log(int(self.state.epoch.numpy()))
+        for line in space.describe_stages(self.data.input_spec):   # stem, size of each stage
+            self.log.info(line)
         self.scorer = ArchScorer(self.state.steps.score, task)
         ctx.write_json("experiment.json", cfg.to_json())   # what `enas-arch rank` rebuilds
         if self.random:
