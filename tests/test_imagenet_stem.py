@@ -229,3 +229,19 @@ def test_config_round_trip_and_checkpoint_cover_the_stem(tmp_path):
     assert sum("model/stem/" in name for name in saved) == 3 * 5   # kernel + 4 BN vars, x3
     tf.train.Checkpoint(model=twin).restore(path).assert_existing_objects_matched()
     np.testing.assert_array_equal(twin(images, training=False), net(images, training=False))
+
+
+# ---- presets -------------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["images_micro_search", "images_micro_final",
+                                  "images_micro_search.smoke", "images_micro_final.smoke"])
+def test_photo_presets_pick_the_stem_from_the_image_size(name):
+    from enas_tf2.configs.presets import get_preset
+    from enas_tf2.search_space.registry import get_space
+    cfg = get_preset(name)
+    assert cfg.space_config.stem == "auto" and cfg.data.image_size == (224, 224)
+    space = get_space(cfg.space, cfg.space_config)
+    spec = ImageSpec(224, 224, 5)
+    assert space.stem_for(spec) == "imagenet" and space.stem_for(ImageSpec(64, 64, 5)) == "cifar"
+    if name.endswith(".smoke"):     # the smoke sizes build (aux head included) at 224 px
+        net = space.build_fixed(MicroArch.random(cfg.space_config.num_cells, 0), spec, 1)
+        assert net.stem_kind == "imagenet" and net(tf.zeros([1, 224, 224, 3])).shape == (1, 5)

@@ -112,19 +112,23 @@ def cifar10_micro_final() -> ExperimentConfig:
 @register_preset("images_micro_search", smoke_cnn)
 def images_micro_search() -> ExperimentConfig:
     """Micro search on YOUR converted photos (the fork's scenario): the CIFAR search recipe on a
-    `enas-convert` folder at 224 px, batch 32, 100 epochs."""
+    `enas-convert` folder at 224 px, batch 32, 100 epochs, ``stem="auto"`` (the downsampling
+    stem above 64 px: at 224 px the CIFAR stem's first cells would not fit in memory)."""
     cfg = cifar10_micro_search()
-    return _replace(cfg, data={"dataset": "tfrecord", "data_path": "data/my_tfr",
-                               "image_size": (224, 224), "batch_size": 32, "eval_batch_size": 32},
+    return _replace(cfg, space_config={"stem": "auto"},
+                    data={"dataset": "tfrecord", "data_path": "data/my_tfr",
+                          "image_size": (224, 224), "batch_size": 32, "eval_batch_size": 32},
                     run={"output_dir": "runs/images_micro_search", "num_epochs": 100})
 
 
 @register_preset("images_micro_final", smoke_cnn)
 def images_micro_final() -> ExperimentConfig:
-    """Final training of a found micro architecture on YOUR converted photos at 224 px."""
+    """Final training of a found micro architecture on YOUR converted photos at 224 px,
+    ``stem="auto"`` like `images_micro_search`."""
     cfg = cifar10_micro_final()
-    return _replace(cfg, data={"dataset": "tfrecord", "data_path": "data/my_tfr",
-                               "image_size": (224, 224), "batch_size": 32, "eval_batch_size": 32},
+    return _replace(cfg, space_config={"stem": "auto"},
+                    data={"dataset": "tfrecord", "data_path": "data/my_tfr",
+                          "image_size": (224, 224), "batch_size": 32, "eval_batch_size": 32},
                     run={"output_dir": "runs/images_micro_final", "num_epochs": 310})
 
 
