@@ -51,6 +51,50 @@ def test_show_prints_nodes_shapes_and_parameters(tmp_path):
     assert rows["head"][1] == 160 * 10      # dense without bias on 160 pooled channels
 
 
+def _total(stdout):
+    return int(re.search(r"parameters: ([\d,]+) trainable", stdout).group(1).replace(",", ""))
+
+
+def test_show_a_final_run_at_its_own_size_and_stem(tmp_path):
+    """A final run folder: show builds the net at the run's image size (160x96) with its stem."""
+    from test_imagenet_stem import PUBLISHED as PUBLISHED_ARCH, imagenet_net_params
+    run = tmp_path / "final"
+    run.mkdir()
+    json.dump({"search_space": "micro", "arch": PUBLISHED_ARCH.to_json(),
+               "space_config": {"num_layers": 2, "num_cells": 5, "out_filters": 8,
+                                "stem": "imagenet", "use_aux_heads": False},
+               "data": {"image_size": [160, 96]}}, open(run / "run_config.json", "w"))
+    proc = run_cli("arch_main", ["show", str(run), "--depth=1", "--num_classes=5"])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = proc.stdout
+    assert "fixed net for 160x96x3 images, 5 classes" in out
+    assert "  stem imagenet: 160x96 input, cells read 40x24 and 20x12 (24 channels)" in out
+    assert "  cell 0: 10x6, 16 filters (cell 0 reduces)" in out
+    assert re.search(r"^stem\s+ImageNetStem\s+1x40x24x24, 1x20x12x24\s", out, re.M)
+    rows = _table(out)
+    assert {k: v[0] for k, v in rows.items() if k.startswith("cell")} == {
+        "cell_0": "1x10x6x64", "cell_1": "1x5x3x128", "cell_2": "1x5x3x160",
+        "cell_3": "1x5x3x160"}
+    assert _total(out) == imagenet_net_params(PUBLISHED_ARCH, 2, 8, 5, 160, 96, aux=False)
+
+
+def test_show_macro_tokens_at_a_given_size(tmp_path):
+    from test_macro_stem import ARCH6, cifar_stem_params, imagenet_stem_params
+    from test_macro_net import _formula, _rows
+    proc = run_cli("arch_main", ["show", "--search_for=macro", ARCH6.tokens(), "--depth=1",
+                                 "--image_size=224", "--set", "stem=auto", "--set",
+                                 "num_layers=6", "--set", "out_filters=8"])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = proc.stdout
+    assert "fixed net for 224x224x3 images, 10 classes" in out
+    assert ("  stem imagenet (--child_stem=auto for 224x224 images): 224x224 input, layers "
+            "read 28x28 (8 channels)") in out
+    assert "  layers 4-5: 7x7, 32 filters (reduced after pool layer 3)" in out
+    assert _table(out)["layer_5"][0] == "1x7x7x32"
+    assert _total(out) == (_formula(_rows(ARCH6), 8, 10, "as_named") - cifar_stem_params(8)
+                           + imagenet_stem_params(8))
+
+
 def test_render_run_folder_and_token_string(tmp_path):
     run = tmp_path / "run"
     run.mkdir()
@@ -123,6 +167,9 @@ def test_bad_architecture_and_settings_are_one_error_line(tmp_path):
         (["show", "--set", "bogus=1", _arch_file(tmp_path / "ok.json")],
          "unknown micro config field(s) bogus"),
         (["report", str(tmp_path)], "holds no search files"),
+        (["show", "--image_size=20x", str(tmp_path / "ok.json")], "malformed --image_size"),
+        (["show", "--image_size=24", "--set", "stem=imagenet", str(tmp_path / "ok.json")],
+         "images of 24x24 are too small for --child_stem=imagenet"),
     ]
     for args, message in cases:
         proc = run_cli("arch_main", args, timeout=300)

@@ -13,6 +13,7 @@ SOURCE is an ``arch.json`` file, a run folder (its ``arch.json``, or a final run
 ``run_config.json``), or, with ``--search_for=micro``, a token string::
 
   enas-arch show --search_for=micro "0 2 0 0 0 4 0 1 ..." --set num_layers=15 --set out_filters=36
+  enas-arch show runs/my_search --image_size=320x160 --set stem=imagenet
 """
 
 from __future__ import annotations
@@ -35,8 +36,10 @@ absl_flags.DEFINE_string("search_for", None, "Search space of a token-string SOU
 absl_flags.DEFINE_multi_string("set", [], "FIELD=VALUE override of the space's config, e.g. "
                                "--set num_layers=15 --set out_filters=36 (a child_ prefix is "
                                "allowed).", flag_values=FLAGS)
-absl_flags.DEFINE_integer("image_size", 32, "Image height and width the fixed net is built "
-                          "for.", flag_values=FLAGS)
+absl_flags.DEFINE_string("image_size", None, "show: image size the fixed net is built for, "
+                         "224 or HxW like 320x160 (default: the size a run folder saved, else "
+                         "32); shapes, stages and parameters follow it and the stem (--set "
+                         "stem=imagenet or auto).", flag_values=FLAGS)
 absl_flags.DEFINE_integer("num_classes", 10, "Classes of the fixed net; for report, when given, "
                           "the classes for the child-at-chance check (the search saves them in "
                           "summary.json).", flag_values=FLAGS)
@@ -108,6 +111,26 @@ def _load(source: str):
     return (*arch_from_tokens(FLAGS.search_for, source, _user_settings()), None)
 
 
+def _image_size(source: str):
+    """``(H, W)`` for `show`: ``--image_size``, else the size a run folder saved (a final run's
+    ``run_config.json``, a search's ``experiment.json``, when it names one), else CIFAR's 32x32."""
+    from enas_tf2.configs.base import parse_image_size
+    from enas_tf2.report.run_folder import RunFolder
+
+    if FLAGS.image_size is not None:
+        size = parse_image_size(FLAGS.image_size)
+        if size is None:
+            raise EnasError("--image_size must be a size like 224 or 320x160")
+        return size
+    if os.path.isdir(source):
+        data = RunFolder(source, FLAGS.search_for).config.get("data")
+        saved = data.get("image_size") if isinstance(data, dict) else None
+        if isinstance(saved, (list, tuple)) and len(saved) == 2 and all(
+                isinstance(side, int) and side > 0 for side in saved):
+            return int(saved[0]), int(saved[1])
+    return 32, 32
+
+
 def _show(source: str) -> None:
     space, arch, _ = _load(source)
     import numpy as np
@@ -115,16 +138,20 @@ def _show(source: str) -> None:
     from enas_tf2.report.layer_table import format_layer_table, layer_table
     from enas_tf2.tasks.base import ImageSpec, TokenSpec
 
-    if FLAGS.image_size < 1 or FLAGS.num_classes < 1 or FLAGS.depth < 1:
-        raise EnasError("--image_size, --num_classes and --depth must be >= 1")
+    if FLAGS.num_classes < 1 or FLAGS.depth < 1:
+        raise EnasError("--num_classes and --depth must be >= 1")
     config = ", ".join(f"{f.name}={getattr(space.config, f.name)}"
                        for f in dataclasses.fields(space.config))
     print(f"search space: {space.name}\ntokens: {arch.tokens()}\n\n{arch.describe()}\n")
     if space.task == "image_classification":
-        spec = ImageSpec(FLAGS.image_size, FLAGS.image_size, FLAGS.num_classes)
+        height, width = _image_size(source)
+        spec = ImageSpec(height, width, FLAGS.num_classes)
         net = space.build_fixed(arch, spec, total_steps=1)
-        print(f"fixed net for {FLAGS.image_size}x{FLAGS.image_size}x3 images, "
-              f"{FLAGS.num_classes} classes ({space.name} config: {config}):")
+        print(f"fixed net for {height}x{width}x3 images, {FLAGS.num_classes} classes "
+              f"({space.name} config: {config}):")
+        for line in space.describe_stages(spec, fixed=True):
+            print(f"  {line}")
+        print()
         rows = layer_table(net, np.zeros((1,) + spec.shape, np.float32), FLAGS.depth,
                            training=False)
         print(format_layer_table(rows))
