@@ -45,7 +45,7 @@ def test_search_final_export_predict_on_real_photos(flowers_dir, tmp_path):
     assert run_config["data"]["image_size"] == list(IMAGE_SIZE)
 
     export_dir = str(tmp_path / "export")
-    api.export(final.output_dir, export_dir)
+    api.export_model(final.output_dir, export_dir)
     predictor = Predictor(export_dir)
     # The serving signature is the usual one: encoded image bytes in, probabilities out.
     signature = predictor._serve.structured_input_signature[1]   # pylint: disable=protected-access
