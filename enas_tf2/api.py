@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 from typing import Any, Dict, List, Optional
 
@@ -47,6 +48,16 @@ def _prepare(cfg: ExperimentConfig, inputs=None, final: bool = False):
     from enas_tf2.tasks.registry import get_task
     from enas_tf2.training.strategy import make_strategy
     strategy = make_strategy(cfg.run.strategy, cfg.run.num_cpu_devices)
+    import keras
+    import tensorflow as tf
+    keras.utils.set_random_seed(cfg.run.seed)     # weight initialisation follows --seed too
+    if cfg.run.deterministic:
+        tf.config.experimental.enable_op_determinism()
+        if os.environ.get("TF_ENABLE_ONEDNN_OPTS") != "0":
+            logging.getLogger("enas_tf2").warning(
+                "warning: deterministic=True but oneDNN's CPU kernels are on; their rounding "
+                "can differ between runs. Set TF_ENABLE_ONEDNN_OPTS=0 before importing "
+                "TensorFlow for bit-identical runs")
     space = get_space(cfg.space, cfg.space_config)
     if space.task != cfg.task:
         raise EnasError(f"the {cfg.space} space serves the {space.task} task, not {cfg.task}")

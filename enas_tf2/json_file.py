@@ -32,6 +32,14 @@ def write_json(path: str, obj: dict) -> None:
     os.replace(tmp, path)
 
 
+def write_jsonl(path: str, rows: list) -> None:
+    """Rewrites a JSON-lines file atomically (a kill leaves the old or the new file whole)."""
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.writelines(json.dumps(r, default=jsonable) + "\n" for r in rows)
+    os.replace(tmp, path)
+
+
 def read_jsonl(path: str) -> list:
     """Reads a JSON-lines file; a torn last line (killed mid-write) is ignored."""
     if not os.path.exists(path):

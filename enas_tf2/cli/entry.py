@@ -31,8 +31,11 @@ from enas_tf2.errors import EnasError
 # Keep TensorFlow's C++ logging to errors (must be set before TensorFlow loads).
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # TF 2.21 enables its oneDNN CPU kernels by default only on AVX-512-class CPUs; on AVX2 hosts they
-# make the child's convolutions, BN and pooling 2-3x faster (bench/README.md, "oneDNN").
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+# make the child's convolutions, BN and pooling 2-3x faster (bench/README.md, "oneDNN"). Their
+# rounding can differ between two runs, so ``--deterministic`` turns them off.
+_DETERMINISTIC = any(a in ("--deterministic", "--deterministic=true", "--deterministic=True")
+                     for a in sys.argv[1:])
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0" if _DETERMINISTIC else "1")
 
 # TensorFlow errors a user can cause, with what to tell them. Matched by class name so that this
 # module does not import TensorFlow (``--help`` stays fast).
@@ -86,7 +89,11 @@ def import_tensorflow():
     """Imports TensorFlow (and probes its devices) with stderr muted, unless ``--verbosity`` was
     given: its C++ start-up lines cannot be silenced by log levels, they are printed before
     absl logging starts. Device probing does not initialise devices, so a later CPU split for
-    `MirroredStrategy` still works. Returns the module."""
+    `MirroredStrategy` still works. Returns the module.
+
+    ``--deterministic`` also turns oneDNN's custom CPU kernels off (``TF_ENABLE_ONEDNN_OPTS=0``,
+    set when this module loads, before TensorFlow): measured with bench/kill_resume.py, two
+    identical runs with them on differ in the last bits of the controller's weights."""
     if "tensorflow" in sys.modules or _verbose():
         import tensorflow as tf
         return tf

@@ -59,6 +59,9 @@ F.DEFINE_integer("max_steps_per_epoch", 0, "Cap on child steps per epoch (0 = a 
                  "for smoke tests.")
 F.DEFINE_integer("max_eval_batches", 0, "Cap on evaluation batches (0 = whole split).")
 F.DEFINE_integer("keep_checkpoints", 2, "Checkpoints kept in OUTPUT_DIR/ckpt.")
+F.DEFINE_integer("checkpoint_every_steps", 0, "Also save a checkpoint every N training steps inside an epoch (0 = only by time and at epoch ends).", lower_bound=0)
+F.DEFINE_float("checkpoint_every_secs", 600.0, "Also save a checkpoint when this many seconds passed since the last one, between compiled chunks of steps (0 = off); a killed run loses at most about this much. Epoch ends always save.", lower_bound=0.0)
+F.DEFINE_bool("deterministic", False, "Deterministic TensorFlow ops (tf.config.experimental.enable_op_determinism): on CPU a run killed and resumed ends bit-identical to one never interrupted; may be slower on GPU.")
 
 # ---- distribution ----------------------------------------------------------------------------------
 F.DEFINE_string("strategy", "default", "default | mirrored | multi_worker (reads TF_CONFIG).")
@@ -155,7 +158,9 @@ HELP_GROUPS = (
               "eval_batch_size", "child_cutout_size", "data_format")),
     ("Outer loop and outputs", ("num_epochs", "log_every", "steps_per_loop", "eval_every_epochs",
                                 "derive_num_samples", "derive_eval_batches",
-                                "max_steps_per_epoch", "max_eval_batches", "keep_checkpoints")),
+                                "max_steps_per_epoch", "max_eval_batches", "keep_checkpoints",
+                                "checkpoint_every_steps", "checkpoint_every_secs",
+                                "deterministic")),
     ("Distribution and precision", ("strategy", "num_cpu_devices", "mixed_precision",
                                     "jit_compile")),
     ("Child network and its training", (
@@ -196,6 +201,9 @@ FIELDS = {
     "derive_num_samples": ("run", "derive_num_samples", None),
     "derive_eval_batches": ("run", "derive_eval_batches", None),
     "keep_checkpoints": ("run", "keep_checkpoints", None),
+    "checkpoint_every_steps": ("run", "checkpoint_every_steps", None),
+    "checkpoint_every_secs": ("run", "checkpoint_every_seconds", None),
+    "deterministic": ("run", "deterministic", None),
     "max_steps_per_epoch": ("run", "max_steps_per_epoch", None),
     "max_eval_batches": ("run", "max_eval_batches", None),
     "mixed_precision": ("run", "mixed_precision", None), "jit_compile": ("run", "jit_compile", None),

@@ -88,6 +88,9 @@ _int("max_steps_per_epoch", 0, "Cap on training windows per epoch (0 = a full pa
      "runs.")
 _int("max_eval_batches", 0, "Cap on evaluation batches (0 = whole split); for smoke runs.")
 _int("keep_checkpoints", 2, "Checkpoints kept in OUTPUT_DIR/ckpt.")
+_int("checkpoint_every_steps", 0, "Also save a checkpoint every N training steps inside an epoch (0 = only by time and at epoch ends).")
+_float("checkpoint_every_secs", 600.0, "Also save a checkpoint when this many seconds passed since the last one, between compiled chunks of steps (0 = off); a killed run loses at most about this much. Epoch ends always save.")
+_bool("deterministic", False, "Deterministic TensorFlow ops (tf.config.experimental.enable_op_determinism): on CPU a run killed and resumed ends bit-identical to one never interrupted; may be slower on GPU.")
 
 # ---- distribution ----------------------------------------------------------------------------------
 _string("strategy", "default", "default | mirrored | multi_worker (reads TF_CONFIG). Every "
@@ -155,7 +158,9 @@ HELP_GROUPS = (
               "child_bptt_steps", "child_variable_bptt")),
     ("Outer loop and outputs", ("num_epochs", "log_every", "steps_per_loop", "eval_every_epochs",
                                 "derive_num_samples", "derive_eval_batches",
-                                "max_steps_per_epoch", "max_eval_batches", "keep_checkpoints")),
+                                "max_steps_per_epoch", "max_eval_batches", "keep_checkpoints",
+                                "checkpoint_every_steps", "checkpoint_every_secs",
+                                "deterministic")),
     ("Distribution", ("strategy", "num_cpu_devices")),
     ("Child language model and its training", (
         "child_cell_variant", "child_rhn_depth", "child_lstm_hidden_size", "child_drop_e",
@@ -198,6 +203,9 @@ FIELDS = {
     "max_steps_per_epoch": ("run", "max_steps_per_epoch", None),
     "max_eval_batches": ("run", "max_eval_batches", None),
     "keep_checkpoints": ("run", "keep_checkpoints", None),
+    "checkpoint_every_steps": ("run", "checkpoint_every_steps", None),
+    "checkpoint_every_secs": ("run", "checkpoint_every_seconds", None),
+    "deterministic": ("run", "deterministic", None),
     "strategy": ("run", "strategy", None), "num_cpu_devices": ("run", "num_cpu_devices", None),
     "child_cell_variant": ("space_config", "cell_variant", None),
     "child_rhn_depth": ("space_config", "num_nodes", _depth_to_nodes),

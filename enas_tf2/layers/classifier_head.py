@@ -52,11 +52,10 @@ class ClassifierHead(keras.layers.Layer):
         self.kernel = self.add_weight(shape=(input_shape[-1], self.num_classes),
                                       initializer=keras.initializers.HeNormal(), name="kernel")
         # Training calls that drew a mask. Created even without dropout, so the weights (and
-        # checkpoints) do not depend on keep_prob. Every replica counts the same calls, so the
-        # first replica's count is kept (as `MicroNet.drop_path_step`).
+        # checkpoints) do not depend on keep_prob. See `stream_seed` for the aggregation.
         self.dropout_step = self.add_weight(
             name="dropout_step", shape=(), dtype="int64", initializer="zeros",
-            trainable=False, aggregation="only_first_replica")
+            trainable=False, aggregation="none")
 
     def call(self, x, training=None):
         if self.relu_first:

@@ -18,8 +18,14 @@ function of a seed tensor, and build that seed from four things:
   mask), so several draws in one training call are independent. It is never a counter of Python
   calls, whose value would depend on the order in which `tf.function` traces the calls.
 
-The counter being the same on every replica (the counters use ``aggregation="only_first_replica"``,
-as `MicroNet.drop_path_step`) is what makes the replica id the only difference between replicas.
+The counter is the same on every replica, so the replica id is the only difference between
+replicas. The counters are weights with ``aggregation="none"``: under a strategy each replica
+advances its own copy by one per training call, so the copies stay equal without any
+synchronisation, and a checkpoint saves (and a restore sets on every copy) that one value.
+``"only_first_replica"`` would give the same numbers but turns every update made inside a
+replica's call into a cross-replica ``merge_call``, which pauses each replica thread mid-forward
+and lets them interleave (Keras' ``add_loss`` list is shared by the threads: the RNN models'
+penalties leaked from one replica into the other).
 """
 
 from __future__ import annotations

@@ -97,6 +97,8 @@ class DataBundle:
       global_batch: rows of one training batch over all replicas (images, or token streams).
       examples_per_step: images or tokens per training step (throughput and cost accounting).
       info: JSON-able facts written into run files (counts, class names, normalisation, ...).
+      train_at, reward_at: ``f(n)`` -> the endless stream after its first ``n`` batches, built
+        to seek cheaply (None: `train_from` / `reward_from` skip ``n`` batches).
     """
     train: tf.data.Dataset
     valid: Optional[tf.data.Dataset]
@@ -107,6 +109,21 @@ class DataBundle:
     global_batch: int
     examples_per_step: int
     info: Dict[str, Any] = dataclasses.field(default_factory=dict)
+    train_at: Optional[Callable[[int], tf.data.Dataset]] = None
+    reward_at: Optional[Callable[[int], tf.data.Dataset]] = None
+
+    def train_from(self, batches: int) -> tf.data.Dataset:
+        """The training stream positioned after its first `batches` batches: a resumed run
+        continues with exactly the batches the uninterrupted run would have drawn."""
+        if not batches:
+            return self.train
+        return self.train_at(batches) if self.train_at else self.train.skip(batches)
+
+    def reward_from(self, batches: int) -> Optional[tf.data.Dataset]:
+        """The reward stream after its first `batches` batches (None without one)."""
+        if self.reward is None or not batches:
+            return self.reward
+        return self.reward_at(batches) if self.reward_at else self.reward.skip(batches)
 
 
 @runtime_checkable

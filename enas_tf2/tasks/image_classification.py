@@ -88,7 +88,8 @@ class ImageClassificationTask:
             examples_per_step=self.data_cfg.batch_size,
             info={"image_size": [height, width], "mean": list(images.mean),
                   "std": list(images.std), "class_names": list(images.class_names),
-                  "num_classes": images.num_classes, "counts": dict(images.counts)})
+                  "num_classes": images.num_classes, "counts": dict(images.counts)},
+            train_at=images.train_at, reward_at=images.reward_at)
 
     def explain_error(self, err: Exception) -> Exception:
         """A user-facing error for a TensorFlow error met while reading the data (corrupt shard,

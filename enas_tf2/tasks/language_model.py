@@ -95,6 +95,7 @@ class LanguageModelTask:
         self.averager: Optional[WeightAverager] = None
         self._model = None
         self._train_state = None
+        self._replicas = 1
         self._eval_states: Dict[int, tf.Variable] = {}
 
     # ---- data and optimizer --------------------------------------------------------------------
@@ -145,6 +146,7 @@ class LanguageModelTask:
         self._model = forward_model
         self._global_batch = int(global_batch)
         self._replicas = replicas
+        self._replicas = replicas
         self._train_state = self._state_variable(global_batch // replicas, "lm_train_state")
         self._eval_states = {}
         if self.carry_eval_state:
@@ -163,8 +165,14 @@ class LanguageModelTask:
                 variable.assign(tf.zeros(variable.shape, variable.dtype))
 
     def checkpoint_items(self) -> Dict[str, Any]:
-        """Trackables to save with the model: ``{"lm_averager": ...}`` when averaging."""
-        return {} if self.averager is None else {"lm_averager": self.averager}
+        """Trackables to save with the model: ``{"lm_averager": ...}`` when averaging, and the
+        carried training state with one replica (a mid-epoch checkpoint resumes it exactly).
+        With several replicas a checkpoint would store the replicas' MEAN state, so it is not
+        saved: a resumed epoch restarts its state from zeros (like an epoch start)."""
+        items = {} if self.averager is None else {"lm_averager": self.averager}
+        if self._train_state is not None and self._replicas == 1:
+            items["lm_train_state"] = self._train_state
+        return items
 
     def _require_state(self):
         if self._train_state is None:

@@ -1,4 +1,5 @@
-"""All state of a run in ONE `tf.train.Checkpoint`, saved by a `CheckpointManager` each epoch.
+"""All state of a run in ONE `tf.train.Checkpoint`, saved by a `CheckpointManager` at every epoch end
+and every checkpoint interval (`resume_point.IntervalSaver`).
 
 Rerunning the same command restores the newest checkpoint and continues; nothing is wiped unless
 the user asks (``--reset_output_dir``). Under multi-worker training every worker must take part in a
@@ -123,11 +124,15 @@ class RunCheckpoint:
                         f"{'; '.join(failures)}; they were written by a different configuration "
                         f"or are damaged. Use another --output_dir or --reset_output_dir")
 
-    def save(self, number: int) -> str:
-        """Saves checkpoint `number` (the epoch); non-chief copies are removed right away.
+    def save(self, number: Optional[int] = None) -> str:
+        """Saves checkpoint `number` (default: one more than the saves so far, a count kept in
+        the checkpoint itself, so mid-epoch and epoch-end saves number 1, 2, 3, ...);
+        non-chief copies are removed right away.
 
         A failed save (disk full, folder read-only or gone) removes its partial files and raises
         an EnasError naming the checkpoint that is kept."""
+        if number is None:
+            number = int(self.checkpoint.save_counter.numpy()) + 1
         kept = self.latest
         try:
             path = self.manager.save(checkpoint_number=number)

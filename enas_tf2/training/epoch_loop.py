@@ -1,15 +1,17 @@
 """The outer epoch loop shared by search and final training (orbit's Controller shape).
 
 Resume point, one record per epoch (console line, TensorBoard, `progress.jsonl`), one checkpoint
-per epoch and a flush; the phases of an epoch are the caller's `run_epoch`.
+per epoch (plus the mid-epoch ones of `resume_point.IntervalSaver`) and a flush; the phases of an
+epoch are the caller's `run_epoch`.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Callable, Dict
+from typing import Callable, Dict, Optional
 
 from enas_tf2.training.checkpointing import RunCheckpoint
+from enas_tf2.training.resume_point import IntervalSaver, ResumePoint
 from enas_tf2.training.run_log import RunLog
 
 
@@ -22,12 +24,15 @@ def format_record(record: Dict) -> str:
 
 def run_epochs(run_epoch: Callable[[int], Dict], *, epoch_var, num_epochs: int,
                checkpoint: RunCheckpoint, log: RunLog, extra: Callable[[], Dict],
-               eval_keys=()) -> int:
+               eval_keys=(), resume: Optional[ResumePoint] = None,
+               saver: Optional[IntervalSaver] = None) -> int:
     """Runs epochs from ``epoch_var`` up to `num_epochs`; returns the epoch reached.
 
-    `run_epoch(epoch)` (0-based index) returns the epoch's record; `extra()` adds counters read
-    after it (step, baseline). The record's ``epoch`` is the epoch's NUMBER, counted from 1 as in
-    every log line ("epoch 3/10 done" is the row with ``"epoch": 3``).
+    `run_epoch(epoch)` (0-based index) returns the epoch's record, continuing a partly done epoch
+    from `resume` (mid-epoch checkpoints); `extra()` adds counters read after it (step,
+    baseline). The record's ``epoch`` is the epoch's NUMBER, counted from 1 as in every log line
+    ("epoch 3/10 done" is the row with ``"epoch": 3``). The epoch-end checkpoint restarts the
+    `saver`'s intervals.
     """
     epoch = int(epoch_var.numpy())
     while epoch < num_epochs:
@@ -42,6 +47,10 @@ def run_epochs(run_epoch: Callable[[int], Dict], *, epoch_var, num_epochs: int,
         log.scalars(int(record.get("step", epoch)), {k: record.get(k) for k in eval_keys},
                     "eval/")
         log.epoch(record)
-        checkpoint.save(epoch)
+        if resume is not None:
+            resume.start_epoch()
+        checkpoint.save()
+        if saver is not None:
+            saver.saved()
         log.flush()
     return epoch

@@ -24,6 +24,7 @@ from enas_tf2.search_space.base import Arch, SearchSpace
 from enas_tf2.tasks.base import Task
 from enas_tf2.training.epoch_loop import run_epochs
 from enas_tf2.training.final_steps import FinalSteps
+from enas_tf2.training.resume_point import IntervalSaver, ResumePoint
 from enas_tf2.training.run_context import RunContext
 from enas_tf2.training.train_phase import PhaseSpec, evaluate_split, train_phase
 
@@ -64,21 +65,26 @@ class FinalLoop:
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
             self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
             self.best_score = tf.Variable(float("nan"), trainable=False, name="best_valid_score")
+            self.resume = ResumePoint()
             task.create_state(self.net, self.data.global_batch)
         self.lr_fn = lambda: float(lr(sgd.iterations - 1))
+        self.steps = FinalSteps(strategy, task, self.net, self.optimizer, cfg.optim,
+                                run_cfg.jit_compile)
         self.checkpoint = ctx.checkpoint(model=self.net, optimizer=self.optimizer,
                                          step=self.step, epoch=self.epoch,
                                          best_valid_score=self.best_score,
-                                         **task.checkpoint_items())
+                                         step_metrics=self.steps.metrics,
+                                         **self.resume.items(), **task.checkpoint_items())
         self.best = ctx.checkpoint("best", max_to_keep=1, model=self.net)
         self.restored = self.checkpoint.restore_latest()
         self.log = ctx.open_log(int(self.epoch.numpy()))
         for line in space.describe_stages(self.data.input_spec, fixed=True):  # stage sizes
             self.log.info(line)
-        self.steps = FinalSteps(strategy, task, self.net, self.optimizer, cfg.optim,
-                                run_cfg.jit_compile)
+        self.saver = IntervalSaver(self.checkpoint, run_cfg.checkpoint_every_steps,
+                                   run_cfg.checkpoint_every_seconds, self.log)
         dist = strategy.experimental_distribute_dataset
-        self.train_iter = iter(dist(self.data.train))
+        # The stream continues at the batches already drawn (exact resume, `resume_point`).
+        self.train_iter = iter(dist(self.data.train_from(int(self.step.numpy()))))
         self.dist_valid = dist(self.data.valid) if self.data.valid is not None else None
         self.dist_test = dist(self.data.test) if self.data.test is not None else None
         self.short = task.metrics.train_metric
@@ -117,7 +123,8 @@ class FinalLoop:
 
     def _run_epoch(self, epoch: int) -> dict:
         cfg = self.run_cfg
-        self.task.reset_state()
+        if self.resume.steps_done == 0:     # else: a resumed epoch, carried state restored
+            self.task.reset_state()
         spec = PhaseSpec(epoch=epoch, num_epochs=cfg.num_epochs, steps=self.steps_per_epoch,
                          steps_per_loop=max(1, cfg.steps_per_loop), log_every=cfg.log_every,
                          examples_per_step=self.data.examples_per_step,
@@ -129,7 +136,10 @@ class FinalLoop:
 
         record = train_phase(chunk, self.steps.metrics, spec, log=self.log,
                              task_metrics=self.task.metrics,
-                             global_step=lambda: int(self.step.numpy()), lr_fn=self.lr_fn)
+                             global_step=lambda: int(self.step.numpy()), lr_fn=self.lr_fn,
+                             resume=self.resume,
+                             after_chunk=lambda n: self.saver.after_steps(
+                                 n, f"epoch {epoch + 1}, step {self.resume.steps_done}"))
         if (epoch + 1) % cfg.eval_every_epochs == 0 or epoch + 1 == cfg.num_epochs:
             if self.dist_valid is not None:
                 # `best/` keeps exactly the weights that were scored (averaged ones, once a task
@@ -150,9 +160,12 @@ class FinalLoop:
     def run(self) -> dict:
         """Trains until `num_epochs`; returns the final record (test score once at the end)."""
         if self.restored:
-            self.log.info(f"resumed from {self.restored} at epoch {int(self.epoch.numpy())}")
+            self.log.info(f"resumed from {self.restored} at epoch {int(self.epoch.numpy())} "
+                          f"(step {int(self.step.numpy())}, {self.resume.steps_done} steps into "
+                          f"epoch {int(self.epoch.numpy()) + 1})")
         run_epochs(self._run_epoch, epoch_var=self.epoch, num_epochs=self.run_cfg.num_epochs,
-                   checkpoint=self.checkpoint, log=self.log,
+                   checkpoint=self.checkpoint, log=self.log, resume=self.resume,
+                   saver=self.saver,
                    extra=lambda: {"step": int(self.step.numpy())},
                    eval_keys=(f"valid_{self.short}", f"test_{self.short}"))
         return self._finish()

@@ -2,8 +2,8 @@
 
 Only the chief writes files. `progress.jsonl` holds one JSON object per finished epoch, numbered from
 1 as in the log lines; on resume, lines of epochs that will be run again (written after the
-restored checkpoint) are dropped, so each epoch appears exactly once however often the run was
-killed.
+restored checkpoint) are dropped from it and from `archs.jsonl` (atomically), so each epoch appears
+exactly once however often the run was killed.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from typing import Optional
 
 import tensorflow as tf
 
-from enas_tf2.json_file import jsonable as _jsonable, read_jsonl, write_json  # noqa: F401  (re-exported)
+from enas_tf2.json_file import (jsonable as _jsonable, read_jsonl, write_json,  # noqa: F401
+                                 write_jsonl)
 
 
 # Our progress lines go through this logger; the CLIs give it a handler (`cli/entry.py`). It is kept
@@ -53,9 +54,15 @@ class RunLog:
         self._writer = None
         self._tty = sys.stderr.isatty()
         if is_chief:
-            kept = [r for r in read_jsonl(self.progress_path) if r.get("epoch", 0) <= resume_epoch]
-            with open(self.progress_path, "w") as f:
-                f.writelines(json.dumps(r) + "\n" for r in kept)
+            # Rows written after the restored checkpoint are written again by the resumed run:
+            # epochs past it, and the derive rows (derive runs again at the end).
+            write_jsonl(self.progress_path, [r for r in read_jsonl(self.progress_path)
+                                             if r.get("epoch", 0) <= resume_epoch])
+            if os.path.exists(self.archs_path):
+                write_jsonl(self.archs_path, [
+                    r for r in read_jsonl(self.archs_path)
+                    if r.get("epoch", 0) <= resume_epoch
+                    and not str(r.get("kind", "")).startswith("derive")])
             self._writer = tf.summary.create_file_writer(os.path.join(output_dir, "tensorboard"))
 
     def info(self, message: str) -> None:
@@ -108,22 +115,24 @@ class RunLog:
 
 
 class RateMeter:
-    """Images/s and ETA over a window of steps."""
+    """Examples/s (the task's unit: images or tokens) and ETA over a window of steps."""
 
     def __init__(self, total_steps: int, done_steps: int = 0):
         self.total = total_steps
         self.done = done_steps
         self.start = time.time()
         self.start_done = done_steps
-        self.images = 0
+        self.examples = 0
 
-    def update(self, steps: int, images: int) -> None:
+    def update(self, steps: int, examples: int) -> None:
+        """Counts `steps` more steps that processed `examples` examples."""
         self.done += steps
-        self.images += images
+        self.examples += examples
 
     @property
-    def images_per_s(self) -> float:
-        return self.images / max(1e-9, time.time() - self.start)
+    def examples_per_s(self) -> float:
+        """Throughput since the meter started."""
+        return self.examples / max(1e-9, time.time() - self.start)
 
     @property
     def eta_s(self) -> Optional[float]:

@@ -32,6 +32,7 @@ from enas_tf2.search_space.base import SearchSpace
 from enas_tf2.tasks.base import Task
 from enas_tf2.training.arch_scoring import ArchScorer
 from enas_tf2.training.epoch_loop import run_epochs
+from enas_tf2.training.resume_point import IntervalSaver
 from enas_tf2.training.run_context import RunContext
 from enas_tf2.training.search_state import SearchState
 from enas_tf2.training.search_steps import (CHILD_STREAM, CONTROLLER_STREAM, DERIVE_STREAM,
@@ -73,15 +74,20 @@ class SearchLoop:
         metrics = task.metrics
         self.short = metrics.train_metric          # "acc" / "ppl": record keys valid_<short>
         dist = ctx.strategy.experimental_distribute_dataset
-        self.train_iter = iter(dist(self.data.train))
-        self.reward_iter = iter(dist(self.data.reward))
+        # The streams continue at the batches already drawn (exact resume, `resume_point`).
+        self.train_iter = iter(dist(self.data.train_from(int(self.state.step.numpy()))))
+        self.reward_iter = iter(dist(self.data.reward_from(
+            int(self.state.resume.reward_batches.numpy()))))
+        self.saver = IntervalSaver(self.state.checkpoint, cfg.run.checkpoint_every_steps,
+                                   cfg.run.checkpoint_every_seconds, self.log)
         self.dist_valid = dist(self.data.valid)
         self.dist_test = dist(self.data.test) if self.data.test is not None else None
 
     # ---- phases ------------------------------------------------------------------------------
     def _child_phase(self, epoch: int) -> dict:
         st, cfg = self.state, self.run_cfg
-        self.task.reset_state()
+        if st.resume.steps_done == 0:      # else: a resumed epoch, carried state restored
+            self.task.reset_state()
         spec = PhaseSpec(epoch=epoch, num_epochs=cfg.num_epochs, steps=self.steps_per_epoch,
                          steps_per_loop=max(1, cfg.steps_per_loop), log_every=cfg.log_every,
                          examples_per_step=self.data.examples_per_step,
@@ -95,7 +101,10 @@ class SearchLoop:
                 st.steps.train_loop(self.train_iter, tf.constant(n))
         return train_phase(run_chunk, st.steps.metrics, spec, log=self.log,
                            task_metrics=self.task.metrics,
-                           global_step=lambda: int(st.step.numpy()), lr_fn=st.lr_fn)
+                           global_step=lambda: int(st.step.numpy()), lr_fn=st.lr_fn,
+                           resume=st.resume,
+                           after_chunk=lambda n: self.saver.after_steps(
+                               n, f"epoch {epoch + 1}, step {st.resume.steps_done}"))
 
     def _random_archs(self, num: int, rows: int) -> tf.Tensor:
         """Uniformly random architectures of the next `num` child steps, seeded by their global
@@ -126,6 +135,7 @@ class SearchLoop:
                 out = st.steps.controller_sample(
                     self.reward_iter, seed_for(CONTROLLER_STREAM, cfg.seed, sample_id))
                 st.controller_samples.assign_add(1)
+                st.resume.reward_batches.assign_add(1)
                 arch = self.space.arch_from_array(out["arch"].numpy())
                 for name, n in arch.histogram().items():
                     hist[name] = hist.get(name, 0) + n
@@ -204,6 +214,7 @@ class SearchLoop:
                 record[f"test_{self.short}"] = self._score_split(self.dist_test,
                                                                  epoch * 100_000 + 50_000)
             batches = [next(self.reward_iter) for _ in range(self._eval_batch_count())]
+            self.state.resume.reward_batches.assign_add(len(batches))
             rows = self._sample_and_score(EPOCH_SAMPLES, batches, epoch + 1, DERIVE_STREAM,
                                           epoch * 1000, "epoch_sample")
             pick = max if self.task.metrics.higher_is_better else min
@@ -224,9 +235,10 @@ class SearchLoop:
         st = self.state
         if st.restored:
             self.log.info(f"resumed from {st.restored} at epoch {int(st.epoch.numpy())} "
-                          f"(step {int(st.step.numpy())})")
+                          f"(step {int(st.step.numpy())}, {st.resume.steps_done} steps into "
+                          f"epoch {int(st.epoch.numpy()) + 1})")
         run_epochs(self._run_epoch, epoch_var=st.epoch, num_epochs=self.run_cfg.num_epochs,
-                   checkpoint=st.checkpoint, log=self.log,
+                   checkpoint=st.checkpoint, log=self.log, resume=st.resume, saver=self.saver,
                    extra=lambda: {"step": int(st.step.numpy()),
                                   "baseline": float(st.baseline.numpy())},
                    eval_keys=(f"valid_{self.short}", f"test_{self.short}"))

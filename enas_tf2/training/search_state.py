@@ -10,6 +10,7 @@ from enas_tf2.controller import reinforce
 from enas_tf2.controller.gradient_accumulator import GradientAccumulator
 from enas_tf2.search_space.base import SearchSpace
 from enas_tf2.tasks.base import DataBundle, Task
+from enas_tf2.training.resume_point import ResumePoint
 from enas_tf2.training.run_context import RunContext
 from enas_tf2.training.search_steps import SearchSteps
 
@@ -18,7 +19,8 @@ class SearchState:
     """Builds and restores the state of one search run.
 
     Attributes used by the loop: `steps` (compiled steps), `checkpoint`, `step`/`epoch`/
-    `controller_samples` counters, `baseline`, `lr_fn`, `restored` (checkpoint path or None).
+    `controller_samples` counters, `resume` (position inside the epoch), `baseline`, `lr_fn`,
+    `restored` (checkpoint path or None).
     """
 
     def __init__(self, ctx: RunContext, space: SearchSpace, task: Task, data: DataBundle,
@@ -37,15 +39,17 @@ class SearchState:
             self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
             self.controller_samples = tf.Variable(0, dtype=tf.int64, trainable=False,
                                                   name="controller_samples")
+            self.resume = ResumePoint()
             task.create_state(self.child, data.global_batch)
         self.lr_fn = lambda: float(lr(self.child_optimizer.iterations - 1))
-        self.checkpoint = ctx.checkpoint(
-            child=self.child, controller=self.controller, child_optimizer=self.child_optimizer,
-            controller_optimizer=self.controller_optimizer, baseline=self.baseline,
-            step=self.step, epoch=self.epoch, controller_samples=self.controller_samples,
-            **task.checkpoint_items())
-        self.restored = self.checkpoint.restore_latest()
         self.steps = SearchSteps(ctx.strategy, task, self.child, self.controller,
                                  self.child_optimizer, self.controller_optimizer,
                                  self.accumulator, self.baseline, self.step, controller_cfg,
                                  optim_cfg, run_seed)
+        self.checkpoint = ctx.checkpoint(
+            child=self.child, controller=self.controller, child_optimizer=self.child_optimizer,
+            controller_optimizer=self.controller_optimizer, baseline=self.baseline,
+            step=self.step, epoch=self.epoch, controller_samples=self.controller_samples,
+            step_metrics=self.steps.metrics,
+            **self.resume.items(), **task.checkpoint_items())
+        self.restored = self.checkpoint.restore_latest()

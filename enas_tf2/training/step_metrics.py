@@ -15,12 +15,14 @@ import tensorflow as tf
 NAMES = ("loss", "metric", "grad_norm", "clipped", "steps")
 
 
-class StepMetrics:
+class StepMetrics(tf.Module):
     """Sums of ``loss``, ``metric`` (the task's training metric), ``grad_norm``, ``clipped``
     (steps whose gradient norm exceeded the bound) and ``steps``; create under the strategy's
-    scope, update in cross-replica context."""
+    scope, update in cross-replica context. A `tf.Module`, so the sums not yet read go into the
+    run's checkpoint (a mid-epoch checkpoint can fall between two log points)."""
 
     def __init__(self):
+        super().__init__(name="step_metrics")
         self.sums = {name: tf.Variable(0.0, trainable=False, name=f"metric_{name}")
                      for name in NAMES}
 

@@ -14,6 +14,7 @@ from typing import Callable, Dict, Optional
 
 from enas_tf2.errors import EnasError
 from enas_tf2.tasks.base import TaskMetrics
+from enas_tf2.training.resume_point import ResumePoint
 from enas_tf2.training.run_log import RateMeter, RunLog, format_duration
 from enas_tf2.training.step_metrics import StepMetrics
 
@@ -33,45 +34,60 @@ class PhaseSpec:
 
 def train_phase(run_chunk: Callable[[int], None], metrics: StepMetrics, spec: PhaseSpec, *,
                 log: RunLog, task_metrics: TaskMetrics, global_step: Callable[[], int],
-                lr_fn: Callable[[], float]) -> Dict[str, float]:
-    """Runs `spec.steps` steps and returns the phase's mean loss and metric and its throughput.
+                lr_fn: Callable[[], float], resume: ResumePoint,
+                after_chunk: Optional[Callable[[int], object]] = None) -> Dict[str, float]:
+    """Runs the epoch's `spec.steps` steps from ``resume.epoch_step`` on (a resumed epoch
+    continues where its checkpoint stood) and returns the epoch's mean loss and metric and its
+    throughput. `after_chunk(n)` runs after every compiled chunk of ``n`` steps, once the
+    position and totals in `resume` are up to date (the mid-epoch checkpoint hook).
 
     A non-finite loss stops the run with an `EnasError` BEFORE anything is saved, so the last good
     checkpoint stays.
     """
-    meter = RateMeter(spec.steps)
+    start = resume.steps_done
+    meter = RateMeter(spec.steps, start)
     unit, name, tag = task_metrics.unit, task_metrics.train_metric, spec.tag
-    done, weighted = 0, {"loss": 0.0, "metric": 0.0, "steps": 0.0, "clipped": 0.0}
+    done = start
     while done < spec.steps:
         n = min(spec.steps_per_loop, spec.steps - done, spec.log_every - done % spec.log_every)
         run_chunk(n)
         done += n
+        resume.epoch_step.assign(done)
         meter.update(n, n * spec.examples_per_step)
         if done % spec.log_every and done != spec.steps:
             log.bar(f"epoch {spec.epoch + 1} {tag} {done}/{spec.steps} "
-                    f"{meter.images_per_s:.0f} {unit}/s")
-            continue
-        m = metrics.read_and_reset()
-        if not math.isfinite(m["loss"]):
-            raise EnasError(
-                f"{tag} loss is {m['loss']} at epoch {spec.epoch + 1} (steps {done - int(m['steps']) + 1}"
-                f"-{done}); stopped. The last good checkpoint in {spec.output_dir}/ckpt is kept. "
-                f"Try a lower --child_lr_max or --child_grad_bound")
-        for key in ("loss", "metric"):
-            weighted[key] += m[key] * m["steps"]
-        weighted["steps"] += m["steps"]
-        weighted["clipped"] += m["clipped"]
-        lr = lr_fn()
-        log.info(f"epoch {spec.epoch + 1}/{spec.num_epochs} step {done}/{spec.steps} "
-                 f"loss {m['loss']:.4f} {name} {m['metric']:.4f} lr {lr:.5f} "
-                 f"|g| {m['grad_norm']:.3f} {meter.images_per_s:.0f} {unit}/s "
-                 f"epoch ETA {format_duration(meter.eta_s or 0)}")
-        log.scalars(global_step(), {"loss": m["loss"], name: m["metric"], "lr": lr,
-                                    "grad_norm": m["grad_norm"]}, f"{tag}/")
-    steps = max(weighted["steps"], 1.0)
-    return {f"{tag}_loss": weighted["loss"] / steps, f"{tag}_{name}": weighted["metric"] / steps,
-            f"{unit}_per_s": round(meter.images_per_s, 1),
-            "clip_rate": round(weighted["clipped"] / steps, 4)}
+                    f"{meter.examples_per_s:.0f} {unit}/s")
+        else:
+            _log_interval(metrics.read_and_reset(), spec, done, log, meter, task_metrics,
+                          global_step, lr_fn, resume)
+        if after_chunk is not None:
+            after_chunk(n)
+    totals = resume.read_totals()
+    steps = max(totals["steps"], 1.0)
+    return {f"{tag}_loss": totals["loss"] / steps, f"{tag}_{name}": totals["metric"] / steps,
+            f"{unit}_per_s": round(meter.examples_per_s, 1),
+            "clip_rate": round(totals["clipped"] / steps, 4)}
+
+
+def _log_interval(m: Dict[str, float], spec: PhaseSpec, done: int, log: RunLog,
+                  meter: RateMeter, task_metrics: TaskMetrics, global_step, lr_fn,
+                  resume: ResumePoint) -> None:
+    """The NaN guard, the log line and TensorBoard scalars of one log interval; adds its means
+    to the epoch's totals."""
+    unit, name, tag = task_metrics.unit, task_metrics.train_metric, spec.tag
+    if not math.isfinite(m["loss"]):
+        raise EnasError(
+            f"{tag} loss is {m['loss']} at epoch {spec.epoch + 1} (steps {done - int(m['steps']) + 1}"
+            f"-{done}); stopped. The last good checkpoint in {spec.output_dir}/ckpt is kept. "
+            f"Try a lower --child_lr_max or --child_grad_bound")
+    resume.add_totals(m["loss"], m["metric"], m["steps"], m["clipped"])
+    lr = lr_fn()
+    log.info(f"epoch {spec.epoch + 1}/{spec.num_epochs} step {done}/{spec.steps} "
+             f"loss {m['loss']:.4f} {name} {m['metric']:.4f} lr {lr:.5f} "
+             f"|g| {m['grad_norm']:.3f} {meter.examples_per_s:.0f} {unit}/s "
+             f"epoch ETA {format_duration(meter.eta_s or 0)}")
+    log.scalars(global_step(), {"loss": m["loss"], name: m["metric"], "lr": lr,
+                                "grad_norm": m["grad_norm"]}, f"{tag}/")
 
 
 def evaluate_split(dist_dataset, eval_fn: Callable[[int, object], dict], score_fn,

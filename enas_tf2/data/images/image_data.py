@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 import tensorflow as tf
 
@@ -25,6 +25,8 @@ class ImageData:
       image_shape: ``(H, W, 3)`` of every image the datasets produce.
       counts: records per split, ``{"train": n, "valid": n, "test": n}`` (0 for a missing split).
       mean, std: per-channel statistics of the training split in [0, 1] pixel units.
+      train_at, reward_at: ``f(n)`` -> the same endless stream after its first ``n`` batches
+        (what a resumed run continues with); None: skip ``n`` batches of `train` / `reward`.
     """
     train: tf.data.Dataset
     valid: Optional[tf.data.Dataset]
@@ -36,3 +38,5 @@ class ImageData:
     counts: Dict[str, int]
     mean: Tuple[float, float, float]
     std: Tuple[float, float, float]
+    train_at: Optional[Callable[[int], tf.data.Dataset]] = None
+    reward_at: Optional[Callable[[int], tf.data.Dataset]] = None

@@ -22,6 +22,7 @@ import tensorflow as tf
 from enas_tf2.configs.base import DataConfig
 from enas_tf2.data.images.augment import augment_for_train
 from enas_tf2.data.images.cifar10 import load_cifar10
+from enas_tf2.data.images.epoch_order import pass_seed_int, record_passes, shuffled_positions
 from enas_tf2.data.images.corrupt_records import read_shard, read_shards, scan_and_report
 from enas_tf2.data.images.image_data import ImageData
 from enas_tf2.data.images.image_decode import decode_record
@@ -81,10 +82,11 @@ def finish(dataset: tf.data.Dataset, deterministic: bool) -> tf.data.Dataset:
 
 def train_batches(elements: tf.data.Dataset, cfg: DataConfig, image_size, mean, std,
                    load_fn) -> tf.data.Dataset:
-    """Training batches from ``elements`` (already shuffled and repeated raw elements);
-    ``load_fn(raw) -> (image [h, w, 3] in pixel units, int32 label)``. Each image is resized and
-    then `augment_for_train`-ed with the seed ``[cfg.seed, position]``, so a fixed seed and
-    element order give fixed augmentations."""
+    """Training batches from ``elements``: ``(position, raw)`` pairs of an endless shuffled
+    stream (`epoch_order`); ``load_fn(raw) -> (image [h, w, 3] in pixel units, int32 label)``.
+    Each image is resized and then `augment_for_train`-ed with the seed ``[cfg.seed, position]``,
+    so a batch is a pure function of the seed and its position in the stream (exact resume).
+    The parallel map keeps the order for the same reason."""
     base_seed = tf.constant(cfg.seed, tf.int64)
 
     def per_image(index, raw):
@@ -93,9 +95,9 @@ def train_batches(elements: tf.data.Dataset, cfg: DataConfig, image_size, mean, 
         seed = tf.stack([base_seed, index])
         return augment_for_train(image, seed, mean, std, cfg.cutout_size), label
 
-    dataset = elements.enumerate().map(per_image, num_parallel_calls=AUTOTUNE, deterministic=False)
+    dataset = elements.map(per_image, num_parallel_calls=AUTOTUNE, deterministic=True)
     dataset = dataset.batch(cfg.batch_size, drop_remainder=True)
-    return finish(dataset, deterministic=False)
+    return finish(dataset, deterministic=True)
 
 
 # ---------------------------------------------------------------- CIFAR-10 arrays
@@ -130,59 +132,75 @@ def _build_cifar10(cfg: DataConfig, image_size) -> ImageData:
         # Captured once; uint8 stays uint8 (3 KiB per image) until an image is standardised.
         return tf.constant(images), tf.constant(labels.astype(np.int32))
 
-    def shuffled_indices(count):
-        # Shuffling indices, not images, keeps one copy of the arrays and makes each epoch a
-        # full permutation, like the original's queue over the whole array.
-        return tf.data.Dataset.range(count).shuffle(
-            count, seed=cfg.seed, reshuffle_each_iteration=True).repeat()
-
-    def eval_batches(images_t, labels_t, batch_size, shuffle):
+    # Shuffling indices, not images, keeps one copy of the arrays and makes each epoch a full
+    # permutation, like the original's queue over the whole array; a permutation per pass
+    # (`shuffled_positions`) lets a resumed run start at any batch.
+    def eval_batches(images_t, labels_t, batch_size, shuffle, start_batch=0):
         count = int(labels_t.shape[0])
-        indices = shuffled_indices(count) if shuffle else tf.data.Dataset.range(count)
+        if shuffle:
+            indices = shuffled_positions(count, cfg.seed + 1, start_batch * batch_size).map(
+                lambda _, index: index)
+        else:
+            indices = tf.data.Dataset.range(count)
         batches = indices.batch(batch_size, drop_remainder=shuffle).map(
             lambda i: (preprocess_for_eval(tf.gather(images_t, i), image_size, mean, std),
                        tf.gather(labels_t, i)),
-            num_parallel_calls=AUTOTUNE, deterministic=not shuffle)
-        return finish(batches, deterministic=not shuffle)
+            num_parallel_calls=AUTOTUNE, deterministic=True)
+        return finish(batches, deterministic=True)
 
     train_images_t, train_labels_t = constants(train_images, train_labels)
-    train = train_batches(shuffled_indices(split), cfg, image_size, mean, std,
-                           lambda i: (tf.gather(train_images_t, i), tf.gather(train_labels_t, i)))
-    valid = reward = None
+
+    def train_at(start_batch: int) -> tf.data.Dataset:
+        return train_batches(
+            shuffled_positions(split, cfg.seed, start_batch * cfg.batch_size), cfg, image_size,
+            mean, std, lambda i: (tf.gather(train_images_t, i), tf.gather(train_labels_t, i)))
+
+    valid = reward_at = None
     if cfg.valid_size:
         valid_t = constants(arrays.train_images[split:], arrays.train_labels[split:])
         valid = eval_batches(*valid_t, cfg.eval_batch_size, False)
-        reward = eval_batches(*valid_t, cfg.batch_size, True)
+
+        def reward_at(start_batch: int) -> tf.data.Dataset:
+            return eval_batches(*valid_t, cfg.batch_size, True, start_batch)
     test = eval_batches(*constants(arrays.test_images, arrays.test_labels), cfg.eval_batch_size,
                         False)
     counts = {"train": split, "valid": cfg.valid_size, "test": len(arrays.test_labels)}
-    return ImageData(train, valid, test, reward, len(arrays.class_names), arrays.class_names,
-                      (image_size[0], image_size[1], 3), counts, mean, std)
+    return ImageData(train_at(0), valid, test, reward_at(0) if reward_at else None,
+                     len(arrays.class_names), arrays.class_names,
+                     (image_size[0], image_size[1], 3), counts, mean, std,
+                     train_at=train_at, reward_at=reward_at)
 
 
 # ---------------------------------------------------------------- TFRecord shards
 
 
 def _records(source: RecordSource, split: str, shuffle: bool, seed: int,
-             buffer_records: int = 0, skip_corrupt: bool = False) -> tf.data.Dataset:
-    """Serialised records of one split: shuffled+repeated over parallel-interleaved shards, or in
-    file order for one deterministic pass. The shuffle buffer holds at most ``buffer_records``
+             buffer_records: int = 0, skip_corrupt: bool = False,
+             start: int = 0) -> tf.data.Dataset:
+    """Serialised records of one split: in file order for one deterministic pass, or (`shuffle`)
+    an endless stream of ``(position, record)`` pairs from position `start` whose pass ``e``
+    interleaves the shards in an order seeded by ``(seed, e)`` through a shuffle buffer seeded
+    the same way (`epoch_order.record_passes`). The buffer holds at most ``buffer_records``
     (``--shuffle_buffer``) records and at most `SHUFFLE_BUFFER_BYTES` of them. `skip_corrupt`:
     a damaged record ends its shard instead of the run (`corrupt_records`)."""
     files = source.shards[split]
     if not shuffle:
         return read_shards(files, skip_corrupt)
-    dataset = tf.data.Dataset.from_tensor_slices(files)
-    dataset = dataset.shuffle(len(files), seed=seed, reshuffle_each_iteration=True).repeat()
-    dataset = dataset.interleave(lambda f: read_shard(f, skip_corrupt),
-                                 cycle_length=min(len(files), 8),
-                                 block_length=1, num_parallel_calls=AUTOTUNE, deterministic=False)
     avg_bytes = max(1, source.bytes[split] // max(1, source.counts[split]))
     buffer = min(source.counts[split], SHUFFLE_BUFFER_BYTES // avg_bytes)
     if buffer_records > 0:
         buffer = min(buffer, buffer_records)
     buffer = max(1, buffer)
-    return dataset.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
+
+    def one_pass(epoch):
+        pass_seed = pass_seed_int(seed, epoch)
+        shards = tf.data.Dataset.from_tensor_slices(files).shuffle(len(files), seed=pass_seed)
+        records = shards.interleave(lambda f: read_shard(f, skip_corrupt),
+                                    cycle_length=min(len(files), 8), block_length=1,
+                                    num_parallel_calls=AUTOTUNE, deterministic=True)
+        return records.shuffle(buffer, seed=pass_seed)
+
+    return record_passes(one_pass, source.counts[split], start)
 
 
 def _tfrecord_image_size(source: RecordSource, image_size) -> Tuple[int, int]:
@@ -229,27 +247,35 @@ def _build_tfrecord(cfg: DataConfig, image_size) -> ImageData:
     def load(raw):
         return decode_record(raw, image_size)
 
-    def eval_batches(split, batch_size, shuffle, seed):
-        """One ordered pass (``shuffle=False``) or endless shuffled batches (reward)."""
+    def eval_batches(split, batch_size, shuffle, seed, start_batch=0):
+        """One ordered pass (``shuffle=False``) or endless shuffled batches (reward) from
+        batch `start_batch` on."""
         def preprocess(raw):
             image, label = load(raw)
             image = preprocess_for_eval(image, image_size, mean, std)
             return tf.ensure_shape(image, [*image_size, 3]), label
-        batches = _records(source, split, shuffle, seed, cfg.shuffle_buffer,
-                           cfg.skip_corrupt_records).map(
-            preprocess, num_parallel_calls=AUTOTUNE, deterministic=not shuffle)
-        return finish(batches.batch(batch_size, drop_remainder=shuffle), not shuffle)
+        records = _records(source, split, shuffle, seed, cfg.shuffle_buffer,
+                           cfg.skip_corrupt_records, start_batch * batch_size)
+        if shuffle:
+            records = records.map(lambda _, raw: raw)
+        batches = records.map(preprocess, num_parallel_calls=AUTOTUNE, deterministic=True)
+        return finish(batches.batch(batch_size, drop_remainder=shuffle), True)
 
-    train = train_batches(_records(source, "train", True, cfg.seed, cfg.shuffle_buffer,
-                                   cfg.skip_corrupt_records), cfg,
-                           image_size, mean, std, load)
-    datasets: Dict[str, Optional[tf.data.Dataset]] = {"valid": None, "test": None, "reward": None}
+    def train_at(start_batch: int) -> tf.data.Dataset:
+        return train_batches(_records(source, "train", True, cfg.seed, cfg.shuffle_buffer,
+                                      cfg.skip_corrupt_records, start_batch * cfg.batch_size),
+                             cfg, image_size, mean, std, load)
+
+    datasets: Dict[str, Optional[tf.data.Dataset]] = {"valid": None, "test": None}
     for split in ("valid", "test"):
         if source.shards.get(split):
             datasets[split] = eval_batches(split, cfg.eval_batch_size, False, cfg.seed)
+    reward_at = None
     if source.shards.get("valid"):
-        datasets["reward"] = eval_batches("valid", cfg.batch_size, True, cfg.seed + 1)
+        def reward_at(start_batch: int) -> tf.data.Dataset:
+            return eval_batches("valid", cfg.batch_size, True, cfg.seed + 1, start_batch)
     counts = {split: source.counts.get(split, 0) for split in ("train", "valid", "test")}
-    return ImageData(train, datasets["valid"], datasets["test"], datasets["reward"],
-                      len(source.class_names), source.class_names,
-                      (image_size[0], image_size[1], 3), counts, tuple(mean), tuple(std))
+    return ImageData(train_at(0), datasets["valid"], datasets["test"],
+                     reward_at(0) if reward_at else None, len(source.class_names),
+                     source.class_names, (image_size[0], image_size[1], 3), counts, tuple(mean),
+                     tuple(std), train_at=train_at, reward_at=reward_at)

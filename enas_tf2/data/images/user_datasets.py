@@ -23,6 +23,7 @@ import tensorflow as tf
 
 from enas_tf2.configs.base import DataConfig
 from enas_tf2.data.images.image_data import ImageData
+from enas_tf2.data.images.epoch_order import pass_seed_int, record_passes
 from enas_tf2.data.images.pipeline import finish, train_batches
 from enas_tf2.data.images.preprocess import preprocess_for_eval, resize_images
 from enas_tf2.errors import EnasError
@@ -101,9 +102,14 @@ def build_from_datasets(cfg: DataConfig, inputs: ImageDatasets) -> ImageData:
     if count < cfg.batch_size:
         raise EnasError(f"the train dataset has {count} images, fewer than one batch of "
                         f"{cfg.batch_size}; lower the batch size")
-    elements = train.shuffle(min(count, cfg.shuffle_buffer), seed=cfg.seed,
-                             reshuffle_each_iteration=True).repeat()
-    train_ds = train_batches(elements, cfg, image_size, mean, std, lambda pair: pair)
+    def one_pass(epoch):
+        return train.shuffle(min(count, cfg.shuffle_buffer), seed=pass_seed_int(cfg.seed, epoch))
+
+    def train_at(start_batch: int) -> tf.data.Dataset:
+        # A resumed run skips the used part of its current pass (one pass of the user's
+        # pipeline at most); exact when the user's datasets are deterministic.
+        return train_batches(record_passes(one_pass, count, start_batch * cfg.batch_size), cfg,
+                             image_size, mean, std, lambda pair: pair)
 
     def evaluation(dataset, batch_size, shuffle):
         if shuffle:
@@ -111,8 +117,8 @@ def build_from_datasets(cfg: DataConfig, inputs: ImageDatasets) -> ImageData:
                                       reshuffle_each_iteration=True).repeat()
         batches = dataset.batch(batch_size, drop_remainder=shuffle).map(
             lambda x, y: (preprocess_for_eval(x, image_size, mean, std), y),
-            num_parallel_calls=tf.data.AUTOTUNE, deterministic=not shuffle)
-        return finish(batches, deterministic=not shuffle)
+            num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        return finish(batches, deterministic=True)
 
     def resized(dataset):
         # Evaluation batches need one image size before `batch`.
@@ -127,5 +133,5 @@ def build_from_datasets(cfg: DataConfig, inputs: ImageDatasets) -> ImageData:
     if test is not None:
         test_ds = evaluation(resized(test), cfg.eval_batch_size, False)
         counts["test"] = -1
-    return ImageData(train_ds, valid_ds, test_ds, reward_ds, len(names), names,
-                     (image_size[0], image_size[1], 3), counts, mean, std)
+    return ImageData(train_at(0), valid_ds, test_ds, reward_ds, len(names), names,
+                     (image_size[0], image_size[1], 3), counts, mean, std, train_at=train_at)

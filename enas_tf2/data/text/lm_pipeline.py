@@ -185,11 +185,23 @@ def build_lm_data(cfg: TextDataConfig, num_replicas: int = 1, first_epoch: int =
         # (`export/lm_saved_model.py`) without the corpus at hand.
         "vocab": list(corpus.vocab),
     }
+    valid_steps = info["valid_steps"]
+
+    def train_at(batches: int) -> tf.data.Dataset:
+        # Epoch e's windows depend on (seed, e) only: start at the right epoch, skip the
+        # windows already used (cheap: a window is a slice of the in-memory rows).
+        epoch, offset = divmod(int(batches), steps)
+        return train_dataset(train_rows, cfg.bptt, cfg.variable_length, cfg.seed,
+                             first_epoch + epoch).skip(offset)
+
+    def reward_at(batches: int) -> tf.data.Dataset:
+        return eval_dataset(valid_rows, cfg.bptt, repeat=True).skip(int(batches) % valid_steps)
+
     return DataBundle(
-        train=train_dataset(train_rows, cfg.bptt, cfg.variable_length, cfg.seed, first_epoch),
+        train=train_at(0),
         valid=eval_dataset(valid_rows, cfg.bptt),
         test=eval_dataset(test_rows, cfg.bptt),
-        reward=eval_dataset(valid_rows, cfg.bptt, repeat=True),
+        reward=reward_at(0), train_at=train_at, reward_at=reward_at,
         input_spec=TokenSpec(vocab_size=len(corpus.vocab)),
         steps_per_epoch=steps, global_batch=cfg.batch_size,
         examples_per_step=int(math.ceil(cfg.batch_size * span / steps)),

@@ -64,11 +64,12 @@ class RnnLanguageModel(ListTrackingMixin, keras.Model):
                                              initializer="zeros")
         self.cell.build()
         # Training calls that drew masks (saved with the weights, so a resumed run continues the
-        # mask stream). Every replica counts the same calls, so the first replica's count is
-        # kept (as `MicroNet.drop_path_step`).
+        # mask stream). Aggregation "none": "only_first_replica" would sync the replicas in the
+        # middle of the forward pass, and one replica's add_loss penalty then leaked into the
+        # other's `losses` (see `stream_seed`).
         self.dropout_step = self.add_weight(
             name="dropout_step", shape=(), dtype="int64", initializer="zeros",
-            trainable=False, aggregation="only_first_replica")
+            trainable=False, aggregation="none")
 
     def get_build_config(self):
         """What `build` depends on (no input shape: the sizes come from the config); non-empty,

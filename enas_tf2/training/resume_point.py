@@ -1,0 +1,109 @@
+"""Mid-epoch checkpoints: where inside an epoch a run stands, and when to save it.
+
+A run killed at any step resumes from its newest checkpoint and ends exactly as the
+uninterrupted run would have (on CPU with ``--deterministic``), because everything that decides
+the next step is saved or is a pure function of saved counters:
+
+* weights, optimizer slots, controller, baseline and every counter (the loops' checkpoints);
+* the random streams: architectures are drawn statelessly from the step counters, the models'
+  dropout and drop-path masks from counters in their weights (`layers/stream_seed.py`);
+* the data position: the endless training and reward streams are rebuilt at the number of
+  batches already drawn (`DataBundle.train_from` / `reward_from`), instead of saving a
+  `tf.data` iterator (a `tf.distribute` iterator cannot be saved);
+* this module's `ResumePoint`: the steps already done in the current epoch and the epoch's
+  running totals, so a resumed epoch writes the same `progress.jsonl` row.
+
+`IntervalSaver` saves the checkpoint every ``checkpoint_every_steps`` child steps or
+``checkpoint_every_seconds`` seconds (whichever comes first), between compiled chunks of steps; the
+epoch loop still saves at every epoch end. TensorFlow writes a checkpoint's files under temporary
+names and updates the ``checkpoint`` index only once they are complete, so a kill during a save
+leaves the previous checkpoint the newest (see `checkpointing.RunCheckpoint`).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Dict, Optional
+
+import tensorflow as tf
+
+TOTAL_NAMES = ("loss", "metric", "steps", "clipped")
+
+
+class ResumePoint:
+    """The position inside an epoch, as variables saved with the run's checkpoint.
+
+    Attributes:
+      epoch_step: training steps already done in the current epoch (0 at an epoch start).
+      totals: float64 ``[4]``: the epoch's step-weighted loss and metric sums, steps and clipped
+        steps read so far (`TOTAL_NAMES`).
+      reward_batches: reward batches drawn so far (controller samples and scored samples).
+
+    Create under ``strategy.scope()``; updated from the host between compiled calls.
+    """
+
+    def __init__(self):
+        self.epoch_step = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch_step")
+        self.totals = tf.Variable(tf.zeros([len(TOTAL_NAMES)], tf.float64), trainable=False,
+                                  name="epoch_totals")
+        self.reward_batches = tf.Variable(0, dtype=tf.int64, trainable=False,
+                                          name="reward_batches")
+
+    def items(self) -> Dict[str, tf.Variable]:
+        """The trackables to put into the run's checkpoint."""
+        return {"epoch_step": self.epoch_step, "epoch_totals": self.totals,
+                "reward_batches": self.reward_batches}
+
+    @property
+    def steps_done(self) -> int:
+        """Training steps already done in the current epoch."""
+        return int(self.epoch_step.numpy())
+
+    def start_epoch(self) -> None:
+        """Zeroes the position and totals (the epoch loop calls it when an epoch is finished)."""
+        self.epoch_step.assign(0)
+        self.totals.assign(tf.zeros_like(self.totals))
+
+    def add_totals(self, loss: float, metric: float, steps: float, clipped: float) -> None:
+        """Adds one log interval's means (weighted by its steps) to the epoch's totals."""
+        self.totals.assign_add(tf.constant([loss * steps, metric * steps, steps, clipped],
+                                           tf.float64))
+
+    def read_totals(self) -> Dict[str, float]:
+        """The epoch's totals by name."""
+        return dict(zip(TOTAL_NAMES, (float(v) for v in self.totals.numpy())))
+
+
+class IntervalSaver:
+    """Saves `checkpoint` every `every_steps` steps or `every_seconds` seconds (0 = never by
+    that criterion) when `after_steps` is told how many steps just ran."""
+
+    def __init__(self, checkpoint, every_steps: int = 0, every_seconds: float = 0.0,
+                 log=None):
+        self.checkpoint = checkpoint
+        self.every_steps = max(0, int(every_steps))
+        self.every_seconds = max(0.0, float(every_seconds))
+        self.log = log
+        self.saved()
+
+    def saved(self) -> None:
+        """Restarts both intervals (after any save, mid-epoch or at an epoch end)."""
+        self._steps = 0
+        self._since = time.monotonic()
+
+    def due(self) -> bool:
+        """Whether an interval has elapsed."""
+        return (self.every_steps and self._steps >= self.every_steps) or (
+            self.every_seconds and time.monotonic() - self._since >= self.every_seconds)
+
+    def after_steps(self, steps: int, where: Optional[str] = None) -> Optional[str]:
+        """Counts `steps` more steps and saves when an interval has elapsed; returns the path
+        saved (None when not due)."""
+        self._steps += steps
+        if not self.due():
+            return None
+        path = self.checkpoint.save()
+        self.saved()
+        if self.log is not None:
+            self.log.info(f"saved {path}" + (f" ({where})" if where else ""))
+        return path
