@@ -45,9 +45,9 @@ def after_first_save(monkeypatch, action):
     """Runs `action()` right after checkpoint 1 is saved (the fault strikes mid-run)."""
     original = checkpointing.RunCheckpoint.save
 
-    def save(self, number):
+    def save(self, number=None):
         path = original(self, number)
-        if number == 1 and self.chief_directory.endswith("ckpt"):
+        if path.endswith("ckpt-1") and self.chief_directory.endswith("ckpt"):
             action()
         return path
     monkeypatch.setattr(checkpointing.RunCheckpoint, "save", save)
