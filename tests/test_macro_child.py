@@ -14,6 +14,7 @@ from enas_tf2.errors import EnasError
 from enas_tf2.layers import branch_switch
 from enas_tf2.search_space.macro import skip_sum
 from enas_tf2.search_space.macro.arch import MacroArch
+from enas_tf2.search_space.macro.branches import MACRO_TABLE
 from enas_tf2.search_space.macro.child import MacroChild
 
 # Six layers (pool layers 1 and 3), every op once, skips to the stem and to reduced outputs.
@@ -187,7 +188,10 @@ def test_one_trace_serves_many_archs():
     losses += [float(train_step(tf.constant(a))) for a in archs[1:]]
     assert len(traces) == 1 and all(np.isfinite(losses))
     assert branch_switch.trace_counts() == switch_traces
-    assert set(switch_traces.values()) == {(1, 1)}
+    # Only the macro table's functions: other tests in the process may have traced other tables
+    # (e.g. a micro child run forward only) and those counts say nothing about this child.
+    macro = {counts for (table, _), counts in switch_traces.items() if table == MACRO_TABLE}
+    assert macro == {(1, 1)}
     assert skip_sum.trace_counts() == sum_traces == (1, 1)
 
 
