@@ -48,13 +48,18 @@ def command(data_path: str, output_dir: str, args) -> list:
 
 
 def run_to_end(cmd: list, log_path: str) -> float:
-    """Runs `cmd` to completion (raises on failure); returns its wall time."""
-    start = time.time()
+    """Runs `cmd` to completion (raises on failure); returns the seconds from its first
+    progress line to its end (the part of the run a kill can hit after start-up)."""
     with open(log_path, "w") as log:
-        code = subprocess.call(cmd, stdout=log, stderr=subprocess.STDOUT)
-    if code != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed with status {code}; see {log_path}")
-    return time.time() - start
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+        started = None
+        while proc.poll() is None:
+            if started is None and PROGRESS_LINE.search(open(log_path, errors="replace").read()):
+                started = time.time()
+            time.sleep(0.05)
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed with status {proc.returncode}; see {log_path}")
+    return time.time() - (started or time.time())
 
 
 def _writing(ckpt_dir: str) -> bool:
@@ -152,8 +157,6 @@ def main() -> None:
     parser.add_argument("--kills", type=int, default=10, help="kills of the second run")
     parser.add_argument("--epochs", type=int, default=4, help="search epochs")
     parser.add_argument("--steps", type=int, default=10, help="child steps per epoch")
-    parser.add_argument("--max_delay", type=float, default=3.0,
-                        help="kills fall up to this many seconds after a rerun's first progress")
     parser.add_argument("--every", type=int, default=2, help="--checkpoint_every_steps")
     parser.add_argument("--seed", type=int, default=0, help="run seed (and kill times)")
     args = parser.parse_args()
@@ -163,12 +166,14 @@ def main() -> None:
     ref_dir, kill_dir = os.path.join(args.out, "reference"), os.path.join(args.out, "killed")
     ref_seconds = run_to_end(command(args.data_path, ref_dir, args),
                              os.path.join(args.out, "reference.log"))
-    print(f"reference run: {ref_seconds:.0f} s")
+    print(f"reference run: {ref_seconds:.0f} s from its first progress line to its end")
     cmd = command(args.data_path, kill_dir, args)
     rows, previous = [], None
     for k in range(args.kills):
         log_path = os.path.join(args.out, f"killed-{k}.log")
-        event = run_and_kill(cmd, log_path, rng.uniform(0.2, args.max_delay),
+        # Random moments of the run: 5-30 % of the reference's training time after the
+        # rerun's start-up, so that each rerun makes some progress before its kill.
+        event = run_and_kill(cmd, log_path, rng.uniform(0.05, 0.3) * ref_seconds,
                              aim_at_write=k % 2 == 1,
                              ckpt_dir=os.path.join(kill_dir, "ckpt"))
         reached = steps_reached(log_path, args.steps)

@@ -53,11 +53,12 @@ def _prepare(cfg: ExperimentConfig, inputs=None, final: bool = False):
     keras.utils.set_random_seed(cfg.run.seed)     # weight initialisation follows --seed too
     if cfg.run.deterministic:
         tf.config.experimental.enable_op_determinism()
-        if os.environ.get("TF_ENABLE_ONEDNN_OPTS") != "0":
+        if os.environ.get("TF_ENABLE_ONEDNN_OPTS") != "0" \
+                or os.environ.get("TF_NUM_INTEROP_THREADS") != "1":
             logging.getLogger("enas_tf2").warning(
-                "warning: deterministic=True but oneDNN's CPU kernels are on; their rounding "
-                "can differ between runs. Set TF_ENABLE_ONEDNN_OPTS=0 before importing "
-                "TensorFlow for bit-identical runs")
+                "warning: deterministic=True, but for bit-identical runs also set "
+                "TF_ENABLE_ONEDNN_OPTS=0 and TF_NUM_INTEROP_THREADS=1 before importing "
+                "TensorFlow (the command-line tools do this for --deterministic)")
     space = get_space(cfg.space, cfg.space_config)
     if space.task != cfg.task:
         raise EnasError(f"the {cfg.space} space serves the {space.task} task, not {cfg.task}")

@@ -73,18 +73,20 @@ class _Killed(Exception):
     """Stands for `kill -9` right after a checkpoint."""
 
 
-def _kill_after_saves(monkeypatch, saves: int):
-    real = resume_point.IntervalSaver.after_steps
+def _kill_after_saves(monkeypatch, saves: int, where: str = ""):
+    """Raises `_Killed` right after the `saves`-th mid-run checkpoint whose reason contains
+    `where`."""
+    real = resume_point.IntervalSaver.save
     count = {"saves": 0}
 
-    def after_steps(self, steps, where=None):
-        path = real(self, steps, where)
-        if path is not None:
+    def save(self, reason=None):
+        path = real(self, reason)
+        if where in (reason or ""):
             count["saves"] += 1
             if count["saves"] == saves:
                 raise _Killed(path)
         return path
-    monkeypatch.setattr(resume_point.IntervalSaver, "after_steps", after_steps)
+    monkeypatch.setattr(resume_point.IntervalSaver, "save", save)
 
 
 def _rows(path):
@@ -98,7 +100,7 @@ def _assert_same_run(a, b):
     names = sorted(n for n in ra.get_variable_to_shape_map() if "OBJECT_GRAPH" not in n)
     assert names == sorted(n for n in rb.get_variable_to_shape_map() if "OBJECT_GRAPH" not in n)
     for name in names:
-        x, y = ra.get_tensor(name), rb.get_tensor(name)
+        x, y = np.asarray(ra.get_tensor(name)), np.asarray(rb.get_tensor(name))
         if x.dtype.kind in "fc":
             np.testing.assert_allclose(x, y, rtol=0, atol=1e-6, err_msg=name)
         else:
@@ -136,6 +138,20 @@ def test_search_killed_mid_epoch_ends_as_the_uninterrupted_run(cifar10_dir, tmp_
     assert resumed.reward == pytest.approx(reference.reward, abs=1e-6)
     _assert_same_run(tmp_path / "a", tmp_path / "b")
     assert [r["epoch"] for r in _rows(tmp_path / "b" / "progress.jsonl")] == [1, 2]
+    assert _rows(tmp_path / "b" / "archs.jsonl") == _rows(tmp_path / "a" / "archs.jsonl")
+
+    # Killed after the checkpoint that follows epoch 1's controller phase (time interval
+    # elapsed): the rerun does not train that phase again and logs its samples once.
+    cfg = _search_cfg(cifar10_dir, tmp_path / "c")
+    cfg = cfg.replace(run=dataclasses.replace(cfg.run, checkpoint_every_steps=0,
+                                              checkpoint_every_seconds=1e-9))
+    _kill_after_saves(monkeypatch, 1, where="after the controller")
+    with pytest.raises(_Killed):
+        enas_tf2.search(cfg)
+    monkeypatch.undo()
+    enas_tf2.search(cfg)
+    assert _rows(tmp_path / "c" / "archs.jsonl") == _rows(tmp_path / "a" / "archs.jsonl")
+    assert _rows(tmp_path / "c" / "progress.jsonl") == _rows(tmp_path / "a" / "progress.jsonl")
 
 
 def test_final_training_killed_mid_epoch_ends_as_the_uninterrupted_run(cifar10_dir, tmp_path,

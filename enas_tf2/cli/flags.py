@@ -61,7 +61,7 @@ F.DEFINE_integer("max_eval_batches", 0, "Cap on evaluation batches (0 = whole sp
 F.DEFINE_integer("keep_checkpoints", 2, "Checkpoints kept in OUTPUT_DIR/ckpt.")
 F.DEFINE_integer("checkpoint_every_steps", 0, "Also save a checkpoint every N training steps inside an epoch (0 = only by time and at epoch ends).", lower_bound=0)
 F.DEFINE_float("checkpoint_every_secs", 600.0, "Also save a checkpoint when this many seconds passed since the last one, between compiled chunks of steps (0 = off); a killed run loses at most about this much. Epoch ends always save.", lower_bound=0.0)
-F.DEFINE_bool("deterministic", False, "Deterministic TensorFlow ops (tf.config.experimental.enable_op_determinism): on CPU a run killed and resumed ends bit-identical to one never interrupted; may be slower on GPU.")
+F.DEFINE_bool("deterministic", False, "Deterministic TensorFlow ops (tf.config.experimental.enable_op_determinism, oneDNN kernels off, one inter-op thread): on CPU a run killed and resumed ends bit-identical to one never interrupted; slower.")
 
 # ---- distribution ----------------------------------------------------------------------------------
 F.DEFINE_string("strategy", "default", "default | mirrored | multi_worker (reads TF_CONFIG).")

@@ -90,7 +90,7 @@ _int("max_eval_batches", 0, "Cap on evaluation batches (0 = whole split); for sm
 _int("keep_checkpoints", 2, "Checkpoints kept in OUTPUT_DIR/ckpt.")
 _int("checkpoint_every_steps", 0, "Also save a checkpoint every N training steps inside an epoch (0 = only by time and at epoch ends).")
 _float("checkpoint_every_secs", 600.0, "Also save a checkpoint when this many seconds passed since the last one, between compiled chunks of steps (0 = off); a killed run loses at most about this much. Epoch ends always save.")
-_bool("deterministic", False, "Deterministic TensorFlow ops (tf.config.experimental.enable_op_determinism): on CPU a run killed and resumed ends bit-identical to one never interrupted; may be slower on GPU.")
+_bool("deterministic", False, "Deterministic TensorFlow ops (tf.config.experimental.enable_op_determinism, oneDNN kernels off, one inter-op thread): on CPU a run killed and resumed ends bit-identical to one never interrupted; slower.")
 
 # ---- distribution ----------------------------------------------------------------------------------
 _string("strategy", "default", "default | mirrored | multi_worker (reads TF_CONFIG). Every "

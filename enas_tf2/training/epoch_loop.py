@@ -49,6 +49,7 @@ def run_epochs(run_epoch: Callable[[int], Dict], *, epoch_var, num_epochs: int,
         log.epoch(record)
         if resume is not None:
             resume.start_epoch()
+            resume.archs_rows.assign(log.archs_rows)
         checkpoint.save()
         if saver is not None:
             saver.saved()

@@ -22,10 +22,13 @@ leaves the previous checkpoint the newest (see `checkpointing.RunCheckpoint`).
 
 from __future__ import annotations
 
+import json
 import time
-from typing import Dict, Optional
+from typing import Callable, Dict, Optional
 
 import tensorflow as tf
+
+from enas_tf2.json_file import jsonable
 
 TOTAL_NAMES = ("loss", "metric", "steps", "clipped")
 
@@ -38,6 +41,12 @@ class ResumePoint:
       totals: float64 ``[4]``: the epoch's step-weighted loss and metric sums, steps and clipped
         steps read so far (`TOTAL_NAMES`).
       reward_batches: reward batches drawn so far (controller samples and scored samples).
+      phases_done: 1 once the epoch's training phases (child, then controller) are finished and
+        their record is in `partial`: a run killed later in the epoch (evaluation) does not
+        train them again; 0 before.
+      partial: that record, as JSON.
+      archs_rows: rows of ``archs.jsonl`` when the checkpoint was written (-1: not known), so a
+        resumed run drops exactly the rows written after it.
 
     Create under ``strategy.scope()``; updated from the host between compiled calls.
     """
@@ -48,11 +57,15 @@ class ResumePoint:
                                   name="epoch_totals")
         self.reward_batches = tf.Variable(0, dtype=tf.int64, trainable=False,
                                           name="reward_batches")
+        self.phases_done = tf.Variable(0, dtype=tf.int64, trainable=False, name="phases_done")
+        self.partial = tf.Variable("", dtype=tf.string, trainable=False, name="partial_record")
+        self.archs_rows = tf.Variable(-1, dtype=tf.int64, trainable=False, name="archs_rows")
 
     def items(self) -> Dict[str, tf.Variable]:
         """The trackables to put into the run's checkpoint."""
         return {"epoch_step": self.epoch_step, "epoch_totals": self.totals,
-                "reward_batches": self.reward_batches}
+                "reward_batches": self.reward_batches, "phases_done": self.phases_done,
+                "partial_record": self.partial, "archs_rows": self.archs_rows}
 
     @property
     def steps_done(self) -> int:
@@ -63,6 +76,25 @@ class ResumePoint:
         """Zeroes the position and totals (the epoch loop calls it when an epoch is finished)."""
         self.epoch_step.assign(0)
         self.totals.assign(tf.zeros_like(self.totals))
+        self.phases_done.assign(0)
+        self.partial.assign("")
+
+    def finish_phases(self, record: Dict) -> None:
+        """Marks the epoch's training phases done, keeping their `record` for a resume."""
+        self.partial.assign(json.dumps(record, default=jsonable))
+        self.phases_done.assign(1)
+
+    def finished_record(self) -> Optional[Dict]:
+        """The record of the epoch's finished training phases, or None if they are not done."""
+        if int(self.phases_done.numpy()) == 0:
+            return None
+        return json.loads(self.partial.numpy().decode("utf-8"))
+
+    @property
+    def saved_archs_rows(self) -> Optional[int]:
+        """Rows ``archs.jsonl`` had at the restored checkpoint (None: not known)."""
+        rows = int(self.archs_rows.numpy())
+        return rows if rows >= 0 else None
 
     def add_totals(self, loss: float, metric: float, steps: float, clipped: float) -> None:
         """Adds one log interval's means (weighted by its steps) to the epoch's totals."""
@@ -79,8 +111,9 @@ class IntervalSaver:
     that criterion) when `after_steps` is told how many steps just ran."""
 
     def __init__(self, checkpoint, every_steps: int = 0, every_seconds: float = 0.0,
-                 log=None):
+                 log=None, before_save: Optional[Callable[[], None]] = None):
         self.checkpoint = checkpoint
+        self.before_save = before_save
         self.every_steps = max(0, int(every_steps))
         self.every_seconds = max(0.0, float(every_seconds))
         self.log = log
@@ -102,6 +135,19 @@ class IntervalSaver:
         self._steps += steps
         if not self.due():
             return None
+        return self.save(where)
+
+    def after_phase(self, where: Optional[str] = None) -> Optional[str]:
+        """Saves when the TIME interval has elapsed (after a phase without steps, e.g. the
+        controller's); returns the path saved or None."""
+        if not (self.every_seconds and time.monotonic() - self._since >= self.every_seconds):
+            return None
+        return self.save(where)
+
+    def save(self, where: Optional[str] = None) -> str:
+        """Saves now and restarts the intervals."""
+        if self.before_save is not None:
+            self.before_save()
         path = self.checkpoint.save()
         self.saved()
         if self.log is not None:

@@ -134,15 +134,17 @@ class RunContext:
             return lost_worker_error(err, self.latest_checkpoint)
         return explain_storage_error(err, self.output_dir, self.latest_checkpoint)
 
-    def open_log(self, resume_epoch: int) -> RunLog:
-        """The run log; progress rows of epochs from `resume_epoch` on are dropped (re-run).
+    def open_log(self, resume_epoch: int, archs_rows: Optional[int] = None) -> RunLog:
+        """The run log; progress rows of epochs from `resume_epoch` on are dropped (re-run), and
+        ``archs.jsonl`` is cut to the `archs_rows` it had at the restored checkpoint.
 
         The loops open it once their state is restored, so this is also where the run's
         ``experiment.json`` is (re)written: a run refused before (a checkpoint that cannot be
         read) leaves the folder as it was."""
         if self.experiment is not None and self.lock is not None:
             write_json(os.path.join(self.output_dir, EXPERIMENT_FILE), self.experiment)
-        self.log = RunLog(self.output_dir, self.is_chief, resume_epoch=resume_epoch)
+        self.log = RunLog(self.output_dir, self.is_chief, resume_epoch=resume_epoch,
+                          archs_rows=archs_rows)
         return self.log
 
     def write_json(self, name: str, obj: dict) -> str:

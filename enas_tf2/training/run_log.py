@@ -44,25 +44,33 @@ class RunLog:
       is_chief: non-chief workers log to the console only.
       resume_epoch: epochs already completed (restored from the checkpoint); progress rows of
         later epochs are dropped.
+      archs_rows: rows ``archs.jsonl`` had when the restored checkpoint was written (None: not
+        known; then rows of later epochs and derive rows are dropped).
     """
 
-    def __init__(self, output_dir: str, is_chief: bool = True, resume_epoch: int = 0):
+    def __init__(self, output_dir: str, is_chief: bool = True, resume_epoch: int = 0,
+                 archs_rows: Optional[int] = None):
         self.output_dir = output_dir
         self.is_chief = is_chief
         self.progress_path = os.path.join(output_dir, "progress.jsonl")
         self.archs_path = os.path.join(output_dir, "archs.jsonl")
         self._writer = None
         self._tty = sys.stderr.isatty()
+        self.archs_rows = 0          # rows in archs.jsonl (saved with each checkpoint)
         if is_chief:
             # Rows written after the restored checkpoint are written again by the resumed run:
             # epochs past it, and the derive rows (derive runs again at the end).
             write_jsonl(self.progress_path, [r for r in read_jsonl(self.progress_path)
                                              if r.get("epoch", 0) <= resume_epoch])
+            rows = read_jsonl(self.archs_path)
+            if archs_rows is not None:
+                rows = rows[:archs_rows]
+            else:
+                rows = [r for r in rows if r.get("epoch", 0) <= resume_epoch
+                        and not str(r.get("kind", "")).startswith("derive")]
             if os.path.exists(self.archs_path):
-                write_jsonl(self.archs_path, [
-                    r for r in read_jsonl(self.archs_path)
-                    if r.get("epoch", 0) <= resume_epoch
-                    and not str(r.get("kind", "")).startswith("derive")])
+                write_jsonl(self.archs_path, rows)
+            self.archs_rows = len(rows)
             self._writer = tf.summary.create_file_writer(os.path.join(output_dir, "tensorboard"))
 
     def info(self, message: str) -> None:
@@ -85,6 +93,7 @@ class RunLog:
 
     def archs(self, records: list) -> None:
         """Appends evaluated architectures (with their rewards) to `archs.jsonl`."""
+        self.archs_rows += len(records)
         if self.is_chief and records:
             with open(self.archs_path, "a") as f:
                 f.writelines(json.dumps(r, default=_jsonable) + "\n" for r in records)

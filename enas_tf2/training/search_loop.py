@@ -63,7 +63,9 @@ class SearchLoop:
             self.steps_per_epoch = min(self.steps_per_epoch, self.run_cfg.max_steps_per_epoch)
         self.state = SearchState(ctx, space, task, self.data, cfg.controller, cfg.optim,
                                  self.steps_per_epoch, self.run_cfg.seed)
-        self.log = ctx.open_log(int(self.state.epoch.numpy()))
+        resume = self.state.resume
+        self.log = ctx.open_log(int(self.state.epoch.numpy()),
+                                resume.saved_archs_rows if self.state.restored else None)
         for line in space.describe_stages(self.data.input_spec):   # stem, size of each stage
             self.log.info(line)
         self.scorer = ArchScorer(self.state.steps.score, task)
@@ -78,8 +80,10 @@ class SearchLoop:
         self.train_iter = iter(dist(self.data.train_from(int(self.state.step.numpy()))))
         self.reward_iter = iter(dist(self.data.reward_from(
             int(self.state.resume.reward_batches.numpy()))))
-        self.saver = IntervalSaver(self.state.checkpoint, cfg.run.checkpoint_every_steps,
-                                   cfg.run.checkpoint_every_seconds, self.log)
+        self.saver = IntervalSaver(
+            self.state.checkpoint, cfg.run.checkpoint_every_steps,
+            cfg.run.checkpoint_every_seconds, self.log,
+            before_save=lambda: resume.archs_rows.assign(self.log.archs_rows))
         self.dist_valid = dist(self.data.valid)
         self.dist_test = dist(self.data.test) if self.data.test is not None else None
 
@@ -201,12 +205,18 @@ class SearchLoop:
 
     def _run_epoch(self, epoch: int) -> dict:
         cfg = self.run_cfg
-        record = self._child_phase(epoch)
-        record.update(reward_mean=None, entropy=None)
-        # The original trains the controller when (finished epochs) % train_every == 0, i.e.
-        # after the train_every-th, 2*train_every-th... epoch (1-based), never after the first.
-        if not self.random and self.ccfg.training and (epoch + 1) % self.ccfg.train_every == 0:
-            record.update(self._controller_phase(epoch))
+        record = self.state.resume.finished_record()   # None unless resumed after the phases
+        if record is None:
+            record = self._child_phase(epoch)
+            record.update(reward_mean=None, entropy=None)
+            # The original trains the controller when (finished epochs) % train_every == 0,
+            # i.e. after the train_every-th, 2*train_every-th... epoch (1-based), never after
+            # the first.
+            if not self.random and self.ccfg.training \
+                    and (epoch + 1) % self.ccfg.train_every == 0:
+                record.update(self._controller_phase(epoch))
+            self.state.resume.finish_phases(record)
+            self.saver.after_phase(f"epoch {epoch + 1}, after the controller")
         record[f"valid_{self.short}"] = None
         if (epoch + 1) % cfg.eval_every_epochs == 0 or epoch + 1 == cfg.num_epochs:
             record[f"valid_{self.short}"] = self._score_split(self.dist_valid, epoch * 100_000)

@@ -44,9 +44,34 @@ def shuffled_positions(count: int, seed: int, start: int = 0) -> tf.data.Dataset
     return tf.data.Dataset.range(start, _MAX_POSITION).map(index_of)
 
 
-def pass_seed_int(seed: int, epoch) -> tf.Tensor:
-    """A scalar int64 seed for `tf.data` ops (shuffle) of pass `epoch`: distinct per pass."""
-    return tf.cast(seed, tf.int64) * 1_000_003 + tf.cast(epoch, tf.int64)
+def shuffled_pass(dataset: tf.data.Dataset, buffer: int, seed: int, epoch) -> tf.data.Dataset:
+    """`dataset` (one pass, any length) shuffled in blocks of `buffer` elements, in an order
+    that depends on ``(seed, epoch)`` only: each element gets a stateless random key and every
+    block is sorted by it. Memory stays at one block, like `Dataset.shuffle`'s buffer;
+    `Dataset.shuffle` itself cannot be used here: with a seed that is a tensor (the pass number
+    is one) and TensorFlow's global seed 0 it fails to build."""
+    key_seed = _pass_seed(seed, epoch)
+
+    def keyed(index, element):
+        key = tf.random.stateless_uniform([], tf.random.experimental.stateless_fold_in(
+            key_seed, index))
+        return key, element
+
+    def sort_block(keys, elements):
+        order = tf.argsort(keys)
+        return tf.nest.map_structure(lambda e: tf.gather(e, order), elements)
+
+    blocks = dataset.enumerate().map(keyed).batch(max(1, int(buffer)))
+    return blocks.map(sort_block).unbatch()
+
+
+def shuffled_files(files, seed: int, epoch) -> tf.data.Dataset:
+    """The file names `files` in the order of pass `epoch` (a permutation seeded by both)."""
+    names = tf.constant(list(files))
+    order = tf.random.experimental.index_shuffle(
+        tf.range(len(files), dtype=tf.int64), _pass_seed(seed, epoch),
+        tf.constant(len(files) - 1, tf.int64))
+    return tf.data.Dataset.from_tensor_slices(tf.gather(names, order))
 
 
 def record_passes(make_pass: Callable[[tf.Tensor], tf.data.Dataset], count: int,

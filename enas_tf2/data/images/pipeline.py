@@ -22,7 +22,8 @@ import tensorflow as tf
 from enas_tf2.configs.base import DataConfig
 from enas_tf2.data.images.augment import augment_for_train
 from enas_tf2.data.images.cifar10 import load_cifar10
-from enas_tf2.data.images.epoch_order import pass_seed_int, record_passes, shuffled_positions
+from enas_tf2.data.images.epoch_order import (record_passes, shuffled_files, shuffled_pass,
+                                              shuffled_positions)
 from enas_tf2.data.images.corrupt_records import read_shard, read_shards, scan_and_report
 from enas_tf2.data.images.image_data import ImageData
 from enas_tf2.data.images.image_decode import decode_record
@@ -179,8 +180,8 @@ def _records(source: RecordSource, split: str, shuffle: bool, seed: int,
              start: int = 0) -> tf.data.Dataset:
     """Serialised records of one split: in file order for one deterministic pass, or (`shuffle`)
     an endless stream of ``(position, record)`` pairs from position `start` whose pass ``e``
-    interleaves the shards in an order seeded by ``(seed, e)`` through a shuffle buffer seeded
-    the same way (`epoch_order.record_passes`). The buffer holds at most ``buffer_records``
+    interleaves the shards in an order seeded by ``(seed, e)`` and shuffles blocks of records
+    the same way (`epoch_order`). A block holds at most ``buffer_records``
     (``--shuffle_buffer``) records and at most `SHUFFLE_BUFFER_BYTES` of them. `skip_corrupt`:
     a damaged record ends its shard instead of the run (`corrupt_records`)."""
     files = source.shards[split]
@@ -193,12 +194,10 @@ def _records(source: RecordSource, split: str, shuffle: bool, seed: int,
     buffer = max(1, buffer)
 
     def one_pass(epoch):
-        pass_seed = pass_seed_int(seed, epoch)
-        shards = tf.data.Dataset.from_tensor_slices(files).shuffle(len(files), seed=pass_seed)
-        records = shards.interleave(lambda f: read_shard(f, skip_corrupt),
-                                    cycle_length=min(len(files), 8), block_length=1,
-                                    num_parallel_calls=AUTOTUNE, deterministic=True)
-        return records.shuffle(buffer, seed=pass_seed)
+        records = shuffled_files(files, seed, epoch).interleave(
+            lambda f: read_shard(f, skip_corrupt), cycle_length=min(len(files), 8),
+            block_length=1, num_parallel_calls=AUTOTUNE, deterministic=True)
+        return shuffled_pass(records, buffer, seed, epoch)
 
     return record_passes(one_pass, source.counts[split], start)
 

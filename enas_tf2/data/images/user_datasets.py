@@ -23,7 +23,7 @@ import tensorflow as tf
 
 from enas_tf2.configs.base import DataConfig
 from enas_tf2.data.images.image_data import ImageData
-from enas_tf2.data.images.epoch_order import pass_seed_int, record_passes
+from enas_tf2.data.images.epoch_order import record_passes, shuffled_pass
 from enas_tf2.data.images.pipeline import finish, train_batches
 from enas_tf2.data.images.preprocess import preprocess_for_eval, resize_images
 from enas_tf2.errors import EnasError
@@ -102,8 +102,11 @@ def build_from_datasets(cfg: DataConfig, inputs: ImageDatasets) -> ImageData:
     if count < cfg.batch_size:
         raise EnasError(f"the train dataset has {count} images, fewer than one batch of "
                         f"{cfg.batch_size}; lower the batch size")
+    # One size before the shuffle: its blocks stack their images.
+    same_size = train.map(lambda x, y: (resize_images(x, image_size, keep_dtype=True), y))
+
     def one_pass(epoch):
-        return train.shuffle(min(count, cfg.shuffle_buffer), seed=pass_seed_int(cfg.seed, epoch))
+        return shuffled_pass(same_size, min(count, cfg.shuffle_buffer), cfg.seed, epoch)
 
     def train_at(start_batch: int) -> tf.data.Dataset:
         # A resumed run skips the used part of its current pass (one pass of the user's
