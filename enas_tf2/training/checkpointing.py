@@ -79,6 +79,21 @@ class RunCheckpoint:
             os.path.dirname(directory.rstrip("/")), f".worker-{worker_index}-tmp", "ckpt")
         self.manager = tf.train.CheckpointManager(self.checkpoint, self.directory,
                                                   max_to_keep=max_to_keep)
+        if is_chief:
+            self._remove_stale_temp()
+
+    def _remove_stale_temp(self) -> None:
+        """Deletes the temporary files of a save that a kill interrupted (``ckpt-N_temp*``):
+        never part of a checkpoint, they would only pile up. The run lock is held, so no other
+        process is writing here."""
+        for path in glob.glob(os.path.join(self.directory, "*_temp*")):
+            if os.path.isdir(path):
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                try:
+                    os.remove(path)
+                except OSError:
+                    pass
 
     @property
     def latest(self) -> Optional[str]:

@@ -65,8 +65,9 @@ class FinalLoop:
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
             self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
             self.best_score = tf.Variable(float("nan"), trainable=False, name="best_valid_score")
-            self.resume = ResumePoint()
             task.create_state(self.net, self.data.global_batch)
+        # Host-side bookkeeping, outside the scope (see `SearchState`).
+        self.resume = ResumePoint()
         self.lr_fn = lambda: float(lr(sgd.iterations - 1))
         self.steps = FinalSteps(strategy, task, self.net, self.optimizer, cfg.optim,
                                 run_cfg.jit_compile)

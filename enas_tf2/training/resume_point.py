@@ -48,7 +48,9 @@ class ResumePoint:
       archs_rows: rows of ``archs.jsonl`` when the checkpoint was written (-1: not known), so a
         resumed run drops exactly the rows written after it.
 
-    Create under ``strategy.scope()``; updated from the host between compiled calls.
+    Create OUTSIDE ``strategy.scope()`` (plain variables, read and written only by the host
+    between compiled calls; `MultiWorkerMirroredStrategy` cannot broadcast a string variable's
+    initial value).
     """
 
     def __init__(self):

@@ -17,7 +17,7 @@ from typing import Optional
 
 import tensorflow as tf
 
-from enas_tf2.json_file import (jsonable as _jsonable, read_jsonl, write_json,  # noqa: F401
+from enas_tf2.json_file import (jsonable as _jsonable, read_jsonl, write_json,  # noqa: F401  (re-exported)
                                  write_jsonl)
 
 

@@ -39,8 +39,10 @@ class SearchState:
             self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
             self.controller_samples = tf.Variable(0, dtype=tf.int64, trainable=False,
                                                   name="controller_samples")
-            self.resume = ResumePoint()
             task.create_state(self.child, data.global_batch)
+        # Host-side bookkeeping, outside the scope: MultiWorkerMirroredStrategy would broadcast
+        # the initial values and cannot broadcast its string variable.
+        self.resume = ResumePoint()
         self.lr_fn = lambda: float(lr(self.child_optimizer.iterations - 1))
         self.steps = SearchSteps(ctx.strategy, task, self.child, self.controller,
                                  self.child_optimizer, self.controller_optimizer,
