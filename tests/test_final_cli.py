@@ -33,6 +33,9 @@ def _summary_trainable_params(config) -> int:
     return int(match.group(1).replace(",", ""))
 
 
+# Slow (about 40 s): micro final training + export + fresh-process prediction stay in the default
+# suite through tests/test_api.py::test_readme_notebook_example_on_real_photos.
+@pytest.mark.slow
 def test_published_arch_trains_exports_and_predicts(cifar10_dir, flowers_dir, tmp_path):
     train_dir, export_dir = str(tmp_path / "final"), str(tmp_path / "export")
     train = run_cli("cnn_main", TINY_FINAL + [

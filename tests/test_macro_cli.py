@@ -8,6 +8,8 @@ import signal
 import subprocess
 import sys
 
+import pytest
+
 from cli_runner import error_lines, run_cli
 
 TINY_MACRO = ["--search_for=macro", "--valid_size=200", "--batch_size=16", "--eval_batch_size=50",
@@ -54,6 +56,9 @@ def test_macro_search_is_killed_resumes_and_writes_arch(cifar10_dir, tmp_path):
         assert os.path.exists(os.path.join(out, name)), name
 
 
+# Slow (about 45 s): macro final + export + predict stay in the default suite through
+# tests/test_macro_stem.py::test_macro_search_final_export_predict_on_real_photos.
+@pytest.mark.slow
 def test_published_macro_net_trains_exports_and_predicts(cifar10_dir, flowers_dir, tmp_path):
     script = os.path.join(os.path.dirname(__file__), "..", "scripts", "cifar10_macro_final.sh")
     published = open(script).read().split('PUBLISHED="')[1].split('"')[0]

@@ -25,6 +25,9 @@ def _progress_epochs(out):
         return [json.loads(line)["epoch"] for line in f if line.strip()]
 
 
+# Slow (about 70 s): the default suite covers resume after kills with tests/test_exact_resume.py
+# and a real kill -9 of the CLI with tests/test_macro_cli.py, the NaN stop with test_bad_inputs.py.
+@pytest.mark.slow
 def test_search_runs_resumes_after_kill_and_stops_on_nan(cifar10_dir, tmp_path):
     out = str(tmp_path / "search")
     args = _search_args(cifar10_dir, out, epochs=3)

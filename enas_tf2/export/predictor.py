@@ -6,6 +6,7 @@ here is exactly what any TensorFlow Serving client of the export would get.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from typing import List, Sequence
@@ -30,6 +31,37 @@ def _read_file(path: str) -> bytes:
         raise EnasError(f"image file {path} does not exist") from None
     except OSError as err:
         raise EnasError(f"cannot read image file {path}: {err.strerror}") from None
+
+
+# Images above this many pixels are refused before decoding: 100 megapixels are 300 MB as RGB
+# bytes and 1.2 GB as the float32 tensor the signature resizes from.
+MAX_PIXELS = 100_000_000
+
+
+def image_size(data: bytes):
+    """``(width, height)`` from the image's header, without decoding it (None when the format
+    is not recognised)."""
+    from PIL import Image
+    saved = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = None        # only the header is read; the size is checked here
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            return image.size
+    except Exception:  # pylint: disable=broad-except  (not an image Pillow knows)
+        return None
+    finally:
+        Image.MAX_IMAGE_PIXELS = saved
+
+
+def check_image_size(path: str, data: bytes) -> None:
+    """EnasError naming `path` and its size if decoding it would need more than `MAX_PIXELS`
+    pixels (e.g. a 30000x30000 scan), before TensorFlow tries and runs out of memory."""
+    size = image_size(data)
+    if size and size[0] * size[1] > MAX_PIXELS:
+        raise EnasError(f"{path} is {size[0]}x{size[1]} pixels ({size[0] * size[1] / 1e6:.0f} "
+                        f"megapixels), more than the {MAX_PIXELS // 1_000_000} megapixels "
+                        f"enas-predict decodes; downscale it first (e.g. to 2000 px on its "
+                        f"longer side)")
 
 
 def _check_decodable(path: str, data: bytes) -> None:
@@ -110,6 +142,8 @@ class Predictor:
         for start in range(0, len(paths), _BATCH):
             batch_paths = list(paths[start:start + _BATCH])
             data = [_read_file(p) for p in batch_paths]
+            for path, blob in zip(batch_paths, data):
+                check_image_size(path, blob)
             try:
                 probs = self.probabilities(data)
             except tf.errors.InvalidArgumentError:
