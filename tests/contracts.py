@@ -130,3 +130,19 @@ def run_space_contract(case: SpaceCase, tmp_path) -> None:
     for model in (controller, net):
         clone = type(model).from_config(model.get_config())
         assert clone.get_config() == model.get_config()
+
+
+def check_stem_round_trip(net, net_cls, height: int, width: int, folder) -> None:
+    """A fixed net built with the downsampling stem survives `get_config` and a checkpoint:
+    the twin is built with the same stem, all weights are saved (the stem's 3 conv+BN blocks
+    included) and restored, and both give the same outputs."""
+    images = tf.random.normal([2, height, width, 3], seed=1)
+    twin = net_cls.from_config(net.get_config())
+    twin.build((None, height, width, 3))
+    assert twin.stem_kind == "imagenet"
+    path = tf.train.Checkpoint(model=net).save(str(folder / "ckpt"))
+    saved = [name for name, _ in tf.train.list_variables(path) if name.startswith("model/")]
+    assert len(saved) == len(net.weights)
+    assert sum("model/stem/" in name for name in saved) == 3 * 5   # kernel + 4 BN vars, x3
+    tf.train.Checkpoint(model=twin).restore(path).assert_existing_objects_matched()
+    np.testing.assert_array_equal(twin(images, training=False), net(images, training=False))

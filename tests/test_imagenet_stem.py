@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from contracts import check_stem_round_trip
 from enas_tf2.errors import EnasError
 from enas_tf2.layers.imagenet_stem import ImageNetStem
 from enas_tf2.search_space.micro.arch import MicroArch
@@ -219,16 +220,7 @@ def test_too_small_images_get_one_line_with_the_minimum():
 def test_config_round_trip_and_checkpoint_cover_the_stem(tmp_path):
     space = MicroSpace(MicroConfig(num_layers=2, out_filters=4, stem="imagenet"))
     net = space.build_fixed(PUBLISHED, ImageSpec(48, 80, 3), total_steps=1)
-    images = tf.random.normal([2, 48, 80, 3], seed=1)
-    twin = MicroNet.from_config(net.get_config())
-    twin.build((None, 48, 80, 3))
-    assert twin.stem_kind == "imagenet"
-    path = tf.train.Checkpoint(model=net).save(str(tmp_path / "ckpt"))
-    saved = [name for name, _ in tf.train.list_variables(path) if name.startswith("model/")]
-    assert len(saved) == len(net.weights)
-    assert sum("model/stem/" in name for name in saved) == 3 * 5   # kernel + 4 BN vars, x3
-    tf.train.Checkpoint(model=twin).restore(path).assert_existing_objects_matched()
-    np.testing.assert_array_equal(twin(images, training=False), net(images, training=False))
+    check_stem_round_trip(net, MicroNet, 48, 80, tmp_path)
 
 
 # ---- presets -------------------------------------------------------------------------------------

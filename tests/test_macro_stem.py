@@ -13,6 +13,7 @@ import pytest
 import tensorflow as tf
 
 from cli_runner import error_lines, run_cli
+from contracts import check_stem_round_trip
 from enas_tf2.errors import EnasError
 from enas_tf2.report.layer_table import layer_table
 from enas_tf2.search_space.macro.arch import MacroArch
@@ -154,16 +155,7 @@ def test_too_small_images_stop_with_one_line():
 
 def test_config_round_trip_and_checkpoint_cover_the_stem(tmp_path):
     net = _space().build_fixed(ARCH6, ImageSpec(64, 80, 3), total_steps=1)
-    images = tf.random.normal([2, 64, 80, 3], seed=1)
-    twin = MacroNet.from_config(net.get_config())
-    twin.build((None, 64, 80, 3))
-    assert twin.stem_kind == "imagenet"
-    path = tf.train.Checkpoint(model=net).save(str(tmp_path / "ckpt"))
-    saved = [name for name, _ in tf.train.list_variables(path) if name.startswith("model/")]
-    assert len(saved) == len(net.weights)
-    assert sum("model/stem/" in name for name in saved) == 3 * 5   # kernel + 4 BN vars, x3
-    tf.train.Checkpoint(model=twin).restore(path).assert_existing_objects_matched()
-    np.testing.assert_array_equal(twin(images, training=False), net(images, training=False))
+    check_stem_round_trip(net, MacroNet, 64, 80, tmp_path)
 
 
 # ---- real photos ---------------------------------------------------------------------------------

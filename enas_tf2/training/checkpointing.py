@@ -86,14 +86,7 @@ class RunCheckpoint:
         """Deletes the temporary files of a save that a kill interrupted (``ckpt-N_temp*``):
         never part of a checkpoint, they would only pile up. The run lock is held, so no other
         process is writing here."""
-        for path in glob.glob(os.path.join(self.directory, "*_temp*")):
-            if os.path.isdir(path):
-                shutil.rmtree(path, ignore_errors=True)
-            else:
-                try:
-                    os.remove(path)
-                except OSError:
-                    pass
+        _delete(glob.glob(os.path.join(self.directory, "*_temp*")))
 
     @property
     def latest(self) -> Optional[str]:
@@ -163,11 +156,16 @@ class RunCheckpoint:
         """Deletes what a failed save of checkpoint `number` left (its temp folder and files);
         the index file still names the previous checkpoint."""
         prefix = os.path.join(self.directory, f"ckpt-{number}")
-        for path in glob.glob(prefix + "_temp*") + glob.glob(prefix + ".*"):
-            if os.path.isdir(path):
-                shutil.rmtree(path, ignore_errors=True)
-            else:
-                try:
-                    os.remove(path)
-                except OSError:
-                    pass
+        _delete(glob.glob(prefix + "_temp*") + glob.glob(prefix + ".*"))
+
+
+def _delete(paths) -> None:
+    """Removes files and folders, ignoring those already gone (best effort: cleaning up)."""
+    for path in paths:
+        if os.path.isdir(path):
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            try:
+                os.remove(path)
+            except OSError:
+                pass
