@@ -195,3 +195,27 @@ def test_kill_campaign_bit_identical(cifar10_dir, tmp_path):
     assert result["kills"] == 3 and result["resumed"] == 3
     assert result["max_steps_lost"] <= 2
     assert result["identical"] is True
+
+
+@pytest.mark.slow
+def test_ptb_search_killed_mid_epoch_ends_as_the_uninterrupted_run(ptb_dir, tmp_path,
+                                                                   monkeypatch):
+    """The RNN space and the language-model task: variable-length windows rebuilt mid-epoch,
+    the carried training state and the dropout counters restored from the checkpoint."""
+    def config(out):
+        cfg = enas_tf2.get_preset("ptb_rnn_search.smoke")
+        return cfg.replace(
+            data=dataclasses.replace(cfg.data, data_path=str(ptb_dir)),
+            run=dataclasses.replace(cfg.run, output_dir=str(out), max_steps_per_epoch=8,
+                                    max_eval_batches=2, derive_num_samples=2,
+                                    derive_eval_batches=1, steps_per_loop=1, log_every=1,
+                                    checkpoint_every_steps=3, checkpoint_every_seconds=0,
+                                    preflight=False))
+    reference = enas_tf2.search(config(tmp_path / "a"))
+    _kill_after_saves(monkeypatch, 3)          # epoch 2, step 3 of 8 (ckpt-4)
+    with pytest.raises(_Killed, match="ckpt-4"):
+        enas_tf2.search(config(tmp_path / "b"))
+    monkeypatch.undo()
+    resumed = enas_tf2.search(config(tmp_path / "b"))
+    assert resumed.arch.tokens() == reference.arch.tokens()
+    _assert_same_run(tmp_path / "a", tmp_path / "b")
