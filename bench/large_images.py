@@ -205,7 +205,14 @@ def main(argv=None) -> None:
             print(f"{' '.join(key)}: " + "; ".join(row["stages"]))
     print(f"load average at end: {', '.join(f'{v:.2f}' for v in os.getloadavg())}; "
           f"TF_ENABLE_ONEDNN_OPTS={os.environ.get('TF_ENABLE_ONEDNN_OPTS', '1')}")
-    print("RESULT " + json.dumps(summary(rows, args)))
+    figures = summary(rows, args)
+    print("figures " + json.dumps(figures))
+    # The RESULT line holds exactly the figures issue 14 names (those this run measured).
+    print("RESULT " + json.dumps({k: figures[k] for k in RESULT_KEYS if k in figures}))
+
+
+RESULT_KEYS = ("rss_mb_search_224", "rss_mb_final_224", "step_s_search_224",
+               "rss_ratio_cifar_vs_imagenet_stem")
 
 
 HEADER = (f"{'phase':6s} {'stem':8s} {'size':>7s} {'batch':>5s} {'first_s':>7s} {'step_s':>7s} "
@@ -225,8 +232,8 @@ def _row(row: dict) -> str:
 
 
 def summary(rows, args) -> dict:
-    """The RESULT line: figures of the imagenet stem at --batch_size, and RSS ratios at the
-    ratio batch size."""
+    """Every summary figure (the ``figures`` line; RESULT keeps `RESULT_KEYS` of them): figures
+    of the imagenet stem at --batch_size, and RSS ratios at the ratio batch size."""
     def pick(phase, stem, size, batch):
         for row in rows:
             if (row["phase"], row["stem"], tuple(row["size"]), row["batch"]) == (

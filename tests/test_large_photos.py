@@ -58,7 +58,8 @@ def test_search_final_export_predict_on_real_photos(flowers_dir, tmp_path):
     assert abs(sum(probs) - 1.0) < 1e-4 and probs == sorted(probs, reverse=True)
 
 
-def test_cli_says_in_one_line_that_the_images_are_too_small(flowers_dir, tmp_path):
+@pytest.mark.parametrize("search_for", ["micro", "macro"])
+def test_cli_says_in_one_line_that_the_images_are_too_small(flowers_dir, tmp_path, search_for):
     photos = tmp_path / "photos"
     for name in ("daisy", "roses"):
         (photos / name).mkdir(parents=True)
@@ -67,7 +68,8 @@ def test_cli_says_in_one_line_that_the_images_are_too_small(flowers_dir, tmp_pat
     data = str(tmp_path / "tfr")
     convert("image_folder", str(photos), data, max_side=64, valid_fraction=0.34,
             test_fraction=0.0, seed=0)
-    proc = run_cli("cnn_main", ["--search_for=micro", "--dataset=tfrecord", f"--data_path={data}",
+    proc = run_cli("cnn_main", [f"--search_for={search_for}", "--dataset=tfrecord",
+                                f"--data_path={data}",
                                 "--image_size=24x40", "--child_stem=imagenet", "--batch_size=2",
                                 "--eval_batch_size=2", f"--output_dir={tmp_path / 'run'}"],
                    env={"TF_CPP_MIN_LOG_LEVEL": "2"})

@@ -1,6 +1,7 @@
 """The downsampling (ImageNet) stem in the MACRO space: shapes of the shared child and the fixed
 net for square and non-square images, parameter counts against an independent formula, the
-stage lines, `auto`, the one-line error for images too small, and a search -> final -> export
+stage lines, `auto`, the one-line error for images too small (from the command line:
+tests/test_large_photos.py), and a search -> final -> export
 -> predict run on real photos at 96 px."""
 
 import dataclasses
@@ -12,7 +13,6 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from cli_runner import error_lines, run_cli
 from contracts import check_stem_round_trip
 from enas_tf2.errors import EnasError
 from enas_tf2.report.layer_table import layer_table
@@ -232,14 +232,3 @@ def _search_and_train(api, get_preset, data, tmp_path):
     final = api.train_final(_tiny(get_preset("cifar10_macro_final"), data, str(tmp_path / "f")),
                             found.arch)
     return found, final
-
-
-def test_cli_macro_too_small_is_one_line(photos_tfr, tmp_path):
-    data, _ = photos_tfr
-    proc = run_cli("cnn_main", ["--search_for=macro", "--dataset=tfrecord", f"--data_path={data}",
-                                "--image_size=24x40", "--child_stem=imagenet", "--batch_size=2",
-                                "--eval_batch_size=2", f"--output_dir={tmp_path / 'run'}"],
-                   env={"TF_CPP_MIN_LOG_LEVEL": "2"})
-    assert proc.returncode != 0 and "Traceback" not in proc.stderr
-    (line,) = error_lines(proc)
-    assert "24x40" in line and "at least 32 px" in line and "--child_stem=cifar" in line

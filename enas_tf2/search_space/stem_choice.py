@@ -18,8 +18,11 @@ from __future__ import annotations
 
 from typing import Tuple
 
+import keras
+
 from enas_tf2.errors import EnasError
-from enas_tf2.layers.imagenet_stem import NUM_STRIDES
+from enas_tf2.layers.conv_bn import ConvBn
+from enas_tf2.layers.imagenet_stem import NUM_STRIDES, ImageNetStem
 
 STEM_CHOICES = ("cifar", "imagenet", "auto")
 # `auto` keeps the original stem up to this side: at 64 px its first stage costs 4x CIFAR's,
@@ -71,3 +74,18 @@ def stem_output_sizes(stem: str, height: int, width: int) -> Tuple[Tuple[int, in
         return ((height, width),)
     return tuple((downsampled(height, s), downsampled(width, s))
                  for s in (NUM_STRIDES - 1, NUM_STRIDES))
+
+
+def build_stem_layer(stem: str, channels: int, batch_stats_only: bool, network: str,
+                     **kwargs) -> keras.layers.Layer:
+    """The stem layer named ``"stem"`` ending at `channels` channels: `ConvBn` (``cifar``) or
+    `ImageNetStem` (``imagenet``). `network` ("micro", "macro") names the space in the error
+    for any other value (``auto`` is resolved by the space before a network is built)."""
+    if stem not in STEM_STRIDES:
+        raise EnasError(f"the {network} network takes stem='cifar' or 'imagenet', got {stem!r} "
+                        f"('auto' is resolved from the image size by "
+                        f"{network.capitalize()}Space)")
+    if stem == "imagenet":
+        return ImageNetStem(channels, batch_stats_only=batch_stats_only, name="stem", **kwargs)
+    return ConvBn(channels, kernel_size=3, relu_first=False, batch_stats_only=batch_stats_only,
+                  name="stem", **kwargs)

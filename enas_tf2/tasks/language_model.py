@@ -146,7 +146,6 @@ class LanguageModelTask:
         self._model = forward_model
         self._global_batch = int(global_batch)
         self._replicas = replicas
-        self._replicas = replicas
         self._train_state = self._state_variable(global_batch // replicas, "lm_train_state")
         self._eval_states = {}
         if self.carry_eval_state:

@@ -8,10 +8,9 @@ epoch are the caller's `run_epoch`.
 from __future__ import annotations
 
 import time
-from typing import Callable, Dict, Optional
+from typing import Callable, Dict
 
-from enas_tf2.training.checkpointing import RunCheckpoint
-from enas_tf2.training.resume_point import IntervalSaver, ResumePoint
+from enas_tf2.training.resume_point import IntervalSaver
 from enas_tf2.training.run_log import RunLog
 
 
@@ -23,16 +22,15 @@ def format_record(record: Dict) -> str:
 
 
 def run_epochs(run_epoch: Callable[[int], Dict], *, epoch_var, num_epochs: int,
-               checkpoint: RunCheckpoint, log: RunLog, extra: Callable[[], Dict],
-               eval_keys=(), resume: Optional[ResumePoint] = None,
-               saver: Optional[IntervalSaver] = None) -> int:
+               saver: IntervalSaver, log: RunLog, extra: Callable[[], Dict],
+               eval_keys=()) -> int:
     """Runs epochs from ``epoch_var`` up to `num_epochs`; returns the epoch reached.
 
     `run_epoch(epoch)` (0-based index) returns the epoch's record, continuing a partly done epoch
-    from `resume` (mid-epoch checkpoints); `extra()` adds counters read after it (step,
-    baseline). The record's ``epoch`` is the epoch's NUMBER, counted from 1 as in every log line
-    ("epoch 3/10 done" is the row with ``"epoch": 3``). The epoch-end checkpoint restarts the
-    `saver`'s intervals.
+    from the saver's resume point (mid-epoch checkpoints); `extra()` adds counters read after it
+    (step, baseline). The record's ``epoch`` is the epoch's NUMBER, counted from 1 as in every
+    log line ("epoch 3/10 done" is the row with ``"epoch": 3``). Each epoch ends with
+    `saver.epoch_end()`.
     """
     epoch = int(epoch_var.numpy())
     while epoch < num_epochs:
@@ -47,11 +45,6 @@ def run_epochs(run_epoch: Callable[[int], Dict], *, epoch_var, num_epochs: int,
         log.scalars(int(record.get("step", epoch)), {k: record.get(k) for k in eval_keys},
                     "eval/")
         log.epoch(record)
-        if resume is not None:
-            resume.start_epoch()
-            resume.archs_rows.assign(log.archs_rows)
-        checkpoint.save()
-        if saver is not None:
-            saver.saved()
+        saver.epoch_end()
         log.flush()
     return epoch

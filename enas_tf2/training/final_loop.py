@@ -81,8 +81,9 @@ class FinalLoop:
         self.log = ctx.open_log(int(self.epoch.numpy()))
         for line in space.describe_stages(self.data.input_spec, fixed=True):  # stage sizes
             self.log.info(line)
-        self.saver = IntervalSaver(self.checkpoint, run_cfg.checkpoint_every_steps,
-                                   run_cfg.checkpoint_every_seconds, self.log)
+        self.saver = IntervalSaver(self.checkpoint, self.resume, self.log,
+                                   run_cfg.checkpoint_every_steps,
+                                   run_cfg.checkpoint_every_seconds)
         dist = strategy.experimental_distribute_dataset
         # The stream continues at the batches already drawn (exact resume, `resume_point`).
         self.train_iter = iter(dist(self.data.train_from(int(self.step.numpy()))))
@@ -165,8 +166,7 @@ class FinalLoop:
                           f"(step {int(self.step.numpy())}, {self.resume.steps_done} steps into "
                           f"epoch {int(self.epoch.numpy()) + 1})")
         run_epochs(self._run_epoch, epoch_var=self.epoch, num_epochs=self.run_cfg.num_epochs,
-                   checkpoint=self.checkpoint, log=self.log, resume=self.resume,
-                   saver=self.saver,
+                   saver=self.saver, log=self.log,
                    extra=lambda: {"step": int(self.step.numpy())},
                    eval_keys=(f"valid_{self.short}", f"test_{self.short}"))
         return self._finish()

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Callable, Dict, Optional
+from typing import Dict, Optional
 
 import tensorflow as tf
 
@@ -109,16 +109,18 @@ class ResumePoint:
 
 
 class IntervalSaver:
-    """Saves `checkpoint` every `every_steps` steps or `every_seconds` seconds (0 = never by
-    that criterion) when `after_steps` is told how many steps just ran."""
+    """Every save of a run's checkpoint: every `every_steps` steps or `every_seconds` seconds
+    (0 = never by that criterion) when `after_steps` is told how many steps just ran, after a
+    phase (`after_phase`) and at each epoch end (`epoch_end`). Each save first records in
+    `resume` how many rows the run `log`'s ``archs.jsonl`` has."""
 
-    def __init__(self, checkpoint, every_steps: int = 0, every_seconds: float = 0.0,
-                 log=None, before_save: Optional[Callable[[], None]] = None):
+    def __init__(self, checkpoint, resume: ResumePoint, log, every_steps: int = 0,
+                 every_seconds: float = 0.0):
         self.checkpoint = checkpoint
-        self.before_save = before_save
+        self.resume = resume
+        self.log = log
         self.every_steps = max(0, int(every_steps))
         self.every_seconds = max(0.0, float(every_seconds))
-        self.log = log
         self.saved()
 
     def saved(self) -> None:
@@ -147,11 +149,18 @@ class IntervalSaver:
         return self.save(where)
 
     def save(self, where: Optional[str] = None) -> str:
-        """Saves now and restarts the intervals."""
-        if self.before_save is not None:
-            self.before_save()
+        """Saves now (a mid-epoch checkpoint, logged) and restarts the intervals."""
+        path = self._write()
+        self.log.info(f"saved {path}" + (f" ({where})" if where else ""))
+        return path
+
+    def epoch_end(self) -> str:
+        """The checkpoint of a finished epoch: the position inside the epoch starts over."""
+        self.resume.start_epoch()
+        return self._write()
+
+    def _write(self) -> str:
+        self.resume.archs_rows.assign(self.log.archs_rows)
         path = self.checkpoint.save()
         self.saved()
-        if self.log is not None:
-            self.log.info(f"saved {path}" + (f" ({where})" if where else ""))
         return path

@@ -80,10 +80,9 @@ class SearchLoop:
         self.train_iter = iter(dist(self.data.train_from(int(self.state.step.numpy()))))
         self.reward_iter = iter(dist(self.data.reward_from(
             int(self.state.resume.reward_batches.numpy()))))
-        self.saver = IntervalSaver(
-            self.state.checkpoint, cfg.run.checkpoint_every_steps,
-            cfg.run.checkpoint_every_seconds, self.log,
-            before_save=lambda: resume.archs_rows.assign(self.log.archs_rows))
+        self.saver = IntervalSaver(self.state.checkpoint, resume, self.log,
+                                   cfg.run.checkpoint_every_steps,
+                                   cfg.run.checkpoint_every_seconds)
         self.dist_valid = dist(self.data.valid)
         self.dist_test = dist(self.data.test) if self.data.test is not None else None
 
@@ -248,7 +247,7 @@ class SearchLoop:
                           f"(step {int(st.step.numpy())}, {st.resume.steps_done} steps into "
                           f"epoch {int(st.epoch.numpy()) + 1})")
         run_epochs(self._run_epoch, epoch_var=st.epoch, num_epochs=self.run_cfg.num_epochs,
-                   checkpoint=st.checkpoint, log=self.log, resume=st.resume, saver=self.saver,
+                   saver=self.saver, log=self.log,
                    extra=lambda: {"step": int(st.step.numpy()),
                                   "baseline": float(st.baseline.numpy())},
                    eval_keys=(f"valid_{self.short}", f"test_{self.short}"))

@@ -11,23 +11,12 @@ from __future__ import annotations
 
 import keras
 
-from enas_tf2.errors import EnasError
-from enas_tf2.layers.conv_bn import ConvBn
-from enas_tf2.layers.imagenet_stem import ImageNetStem
-
-STEMS = ("cifar", "imagenet")
+from enas_tf2.search_space.stem_choice import build_stem_layer
 
 
 def build_stem(stem: str, out_filters: int, batch_stats_only: bool, **kwargs) -> keras.layers.Layer:
-    """The stem layer named ``"stem"``, ending at F = `out_filters` channels either way."""
-    if stem not in STEMS:
-        raise EnasError(f"the macro network takes stem='cifar' or 'imagenet', got {stem!r} "
-                        f"('auto' is resolved from the image size by MacroSpace)")
-    if stem == "imagenet":
-        return ImageNetStem(out_filters, batch_stats_only=batch_stats_only, name="stem",
-                            **kwargs)
-    return ConvBn(out_filters, kernel_size=3, relu_first=False,
-                  batch_stats_only=batch_stats_only, name="stem", **kwargs)
+    """The stem layer named ``"stem"`` ending at F = `out_filters` channels either way."""
+    return build_stem_layer(stem, out_filters, batch_stats_only, "macro", **kwargs)
 
 
 def stem_output(stem: str, outputs):

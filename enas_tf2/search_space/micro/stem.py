@@ -10,23 +10,12 @@ from __future__ import annotations
 
 import keras
 
-from enas_tf2.errors import EnasError
-from enas_tf2.layers.conv_bn import ConvBn
-from enas_tf2.layers.imagenet_stem import ImageNetStem
-
-STEMS = ("cifar", "imagenet")
+from enas_tf2.search_space.stem_choice import build_stem_layer
 
 
 def build_stem(stem: str, out_filters: int, batch_stats_only: bool, **kwargs) -> keras.layers.Layer:
     """The stem layer named ``"stem"`` for F = `out_filters` (both stems end at 3F channels)."""
-    if stem not in STEMS:
-        raise EnasError(f"the micro network takes stem='cifar' or 'imagenet', got {stem!r} "
-                        f"('auto' is resolved from the image size by MicroSpace)")
-    if stem == "imagenet":
-        return ImageNetStem(3 * out_filters, batch_stats_only=batch_stats_only, name="stem",
-                            **kwargs)
-    return ConvBn(3 * out_filters, kernel_size=3, relu_first=False,
-                  batch_stats_only=batch_stats_only, name="stem", **kwargs)
+    return build_stem_layer(stem, 3 * out_filters, batch_stats_only, "micro", **kwargs)
 
 
 def stem_pair(stem: str, outputs):
