@@ -159,8 +159,20 @@ def test_every_checkpoint_damaged_is_one_line(cifar10_dir, tmp_path):
     folder = tmp_path / "run"
     train(tiny_final(cifar10_dir, folder, 1))
     (folder / "ckpt" / "ckpt-1.index").write_bytes(b"not a checkpoint")
-    with pytest.raises(EnasError, match="no checkpoint in .* can be restored: ckpt-1"):
+    with pytest.raises(EnasError, match=r"no checkpoint in .* can be restored; tried ckpt-1 "
+                                        r"\(damaged: .*start over with --reset_output_dir"):
         train(tiny_final(cifar10_dir, folder, 2))
+
+
+def test_missing_checkpoint_files_never_advise_deleting_the_run(cifar10_dir, tmp_path):
+    folder = tmp_path / "run"
+    train(tiny_final(cifar10_dir, folder, 1))
+    for path in (folder / "ckpt").glob("ckpt-1.*"):
+        path.unlink()
+    with pytest.raises(EnasError, match=r"tried ckpt-1 \(files missing: .*nothing was deleted") \
+            as err:
+        train(tiny_final(cifar10_dir, folder, 2))
+    assert "reset_output_dir" not in str(err.value)
 
 
 @pytest.fixture(scope="module")

@@ -102,8 +102,9 @@ class RunCheckpoint:
         if state is None:
             latest = tf.train.latest_checkpoint(self.chief_directory)
             return [latest] if latest else []
-        paths = list(state.all_model_checkpoint_paths) or [state.model_checkpoint_path]
-        return [p if os.path.isabs(p) else os.path.join(self.chief_directory, p) for p in paths]
+        # get_checkpoint_state already joins relative entries with the folder it was given
+        # (relative or not); joining again broke every resume under a relative --output_dir.
+        return list(state.all_model_checkpoint_paths) or [state.model_checkpoint_path]
 
     def restore_latest(self) -> Optional[str]:
         """Restores the newest readable checkpoint; returns its path (None = fresh run).
@@ -121,16 +122,14 @@ class RunCheckpoint:
             except EnasError:
                 raise
             except Exception as err:  # pylint: disable=broad-except  (IndexError on truncation)
-                failures.append(f"{os.path.basename(path)} ({type(err).__name__}: "
-                                f"{_first_line(err)})")
+                failures.append((os.path.basename(path), _failure_kind(err), _first_line(err)))
                 continue
             if failures:
                 LOGGER.warning("warning: could not read %s; resumed from the previous checkpoint "
-                               "%s instead", "; ".join(failures), path)
+                               "%s instead", "; ".join(f"{p} ({k}: {m})" for p, k, m in failures),
+                               path)
             return path
-        raise EnasError(f"no checkpoint in {self.chief_directory} can be restored: "
-                        f"{'; '.join(failures)}; they were written by a different configuration "
-                        f"or are damaged. Use another --output_dir or --reset_output_dir")
+        raise EnasError(_nothing_restored(self.chief_directory, failures))
 
     def save(self, number: Optional[int] = None) -> str:
         """Saves checkpoint `number` (default: one more than the saves so far, a count kept in
@@ -157,6 +156,33 @@ class RunCheckpoint:
         the index file still names the previous checkpoint."""
         prefix = os.path.join(self.directory, f"ckpt-{number}")
         _delete(glob.glob(prefix + "_temp*") + glob.glob(prefix + ".*"))
+
+
+def _failure_kind(err: BaseException) -> str:
+    """Why a checkpoint did not restore, in the words the refusal uses."""
+    if isinstance(err, tf.errors.NotFoundError):
+        return "files missing"
+    if isinstance(err, (tf.errors.DataLossError, IndexError, EOFError)) or any(
+            word in str(err).lower() for word in ("corrupt", "truncat", "checksum", "crc")):
+        return "damaged"
+    return "does not match this configuration"
+
+
+def _nothing_restored(directory: str, failures) -> str:
+    """The one-line refusal when no checkpoint restores: every path tried, why each failed, and
+    advice that deletes nothing unless every checkpoint is verifiably damaged."""
+    tried = "; ".join(f"{path} ({kind}: {message})" for path, kind, message in failures)
+    kinds = {kind for _, kind, _ in failures}
+    if kinds == {"damaged"}:
+        advice = (f"every checkpoint is damaged: start over with --reset_output_dir (this deletes "
+                  f"the run) or use another --output_dir")
+    elif "files missing" in kinds:
+        advice = (f"the checkpoint index names files that are not there: restore them (a partial "
+                  f"copy of the run folder?) or use another --output_dir; nothing was deleted")
+    else:
+        advice = (f"rerun with the settings the run was started with (its experiment.json) or use "
+                  f"another --output_dir; nothing was deleted")
+    return f"no checkpoint in {directory} can be restored; tried {tried}. {advice}"
 
 
 def _delete(paths) -> None:
