@@ -41,6 +41,16 @@ class FinalResult:
     output_dir: str
 
 
+def _absolute_data_path(cfg: ExperimentConfig) -> ExperimentConfig:
+    """`cfg` with a relative ``data.data_path`` made absolute against the folder the run starts
+    in, so ``experiment.json`` names the data wherever a rerun, `enas-arch rank` or a report is
+    started from (URLs such as ``gs://`` stay as given)."""
+    path = getattr(cfg.data, "data_path", "")
+    if not path or "://" in path or os.path.isabs(path):
+        return cfg
+    return cfg.replace(data=dataclasses.replace(cfg.data, data_path=os.path.abspath(path)))
+
+
 def _prepare(cfg: ExperimentConfig, inputs=None, final: bool = False):
     """(strategy, space, task, run context) of an experiment; the strategy first, since it may
     split the CPU into logical devices before TensorFlow initialises them."""
@@ -140,6 +150,7 @@ def search(cfg: ExperimentConfig, data=None, derive_only: bool = False) -> Searc
     from enas_tf2.training.search_loop import SearchLoop
     if cfg.run.dry_run:
         return dry_run(cfg, data=data)
+    cfg = _absolute_data_path(cfg)
     strategy, space, task = _prepare(cfg, data)
     contexts = []
 
@@ -168,6 +179,7 @@ def train_final(cfg: ExperimentConfig, arch, data=None) -> FinalResult:
     `dry_run`)."""
     from enas_tf2.training.final_loop import FinalLoop
     from enas_tf2.training.run_context import RunContext
+    cfg = _absolute_data_path(cfg)
     strategy, space, task = _prepare(cfg, data, final=True)
     if getattr(arch, "search_space", None) != cfg.space:
         raise EnasError(f"train_final got a {type(arch).__name__} for the "

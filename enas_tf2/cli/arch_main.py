@@ -7,7 +7,10 @@
   enas-arch rank   RUN_DIR --archs K --epochs E
                                      train K of the search's architectures standalone for E
                                      short epochs: Kendall tau of shared-weight reward vs
-                                     standalone accuracy (RUN_DIR/rank.json)
+                                     standalone accuracy (RUN_DIR/rank/rank.json)
+
+Analysis never edits a run: every file a run wrote stays byte-identical. render and report write
+into ``analysis/`` beside the source (or ``--output_dir``), rank into ``RUN_DIR/rank/``.
 
 SOURCE is an ``arch.json`` file, a run folder (its ``arch.json``, or a final run's
 ``run_config.json``), or, with ``--search_for=micro``, a token string::
@@ -40,18 +43,20 @@ absl_flags.DEFINE_string("image_size", None, "show: image size the fixed net is 
                          "224 or HxW like 320x160 (default: the size a run folder saved, else "
                          "32); shapes, stages and parameters follow it and the stem (--set "
                          "stem=imagenet or auto).", flag_values=FLAGS)
-absl_flags.DEFINE_integer("num_classes", 10, "Classes of the fixed net; for report, when given, "
-                          "the classes for the child-at-chance check (the search saves them in "
-                          "summary.json).", flag_values=FLAGS)
-absl_flags.DEFINE_integer("vocab_size", 10000, "Vocabulary of a language-model space.",
+absl_flags.DEFINE_integer("num_classes", 10, "Classes of the fixed net (default: the run "
+                          "folder's own, else 10); for report, when given, the classes for the "
+                          "child-at-chance check (the search saves them in summary.json).",
                           flag_values=FLAGS)
+absl_flags.DEFINE_integer("vocab_size", 10000, "Vocabulary of a language-model space (default: "
+                          "the run folder's own, else 10000).", flag_values=FLAGS)
 absl_flags.DEFINE_integer("depth", 2, "How many levels of nested layers to list.",
                           flag_values=FLAGS)
 absl_flags.DEFINE_list("formats", ["png", "svg", "dot"], "Picture formats to write.",
                        flag_values=FLAGS)
-absl_flags.DEFINE_string("output_dir", None, "Folder for the pictures (default: the run "
-                         "folder or the arch.json's folder; the current folder for a token "
-                         "string).", flag_values=FLAGS)
+absl_flags.DEFINE_string("output_dir", None, "Folder for what render and report write "
+                         "(default: analysis/ inside the run folder or the arch.json's folder; "
+                         "the current folder for a token string); rank: folder for rank.json "
+                         "and the standalone runs (default RUN_DIR/rank).", flag_values=FLAGS)
 absl_flags.DEFINE_string("name", "arch", "File name stem of the pictures.",
                          flag_values=FLAGS)
 
@@ -67,9 +72,10 @@ absl_flags.DEFINE_integer("max_eval_batches", 0, "rank: cap on validation batche
 GROUPS = (("Input", ("search_for", "set")),
           ("show (and report's --num_classes)", ("image_size", "num_classes", "vocab_size",
                                                   "depth")),
-          ("render", ("formats", "output_dir", "name")),
+          ("render, report, rank", ("formats", "output_dir", "name")),
           ("rank", ("archs", "epochs", "max_steps_per_epoch", "max_eval_batches")))
 
+ANALYSIS_DIR = "analysis"   # where render/report write inside a run folder (never over its files)
 COMMANDS = ("show", "render", "diff", "report", "rank")
 USAGE = ("usage: enas-arch show|render|diff|report|rank SOURCE [SOURCE_B] (SOURCE: arch.json, "
          "run folder, or a token string with --search_for)")
@@ -131,6 +137,18 @@ def _image_size(source: str):
     return 32, 32
 
 
+def _task_size(source: str, key: str) -> int:
+    """``--num_classes``/``--vocab_size`` when given, else the run folder's own, else the flag's
+    default (CIFAR-10's 10 classes, PTB's 10,000 words)."""
+    from enas_tf2.report.run_folder import RunFolder
+
+    if not FLAGS[key].present and os.path.isdir(source):
+        saved = RunFolder(source, FLAGS.search_for).task_size(key)
+        if saved:
+            return saved
+    return FLAGS[key].value
+
+
 def _show(source: str) -> None:
     space, arch, _ = _load(source)
     import numpy as np
@@ -138,16 +156,17 @@ def _show(source: str) -> None:
     from enas_tf2.report.layer_table import format_layer_table, layer_table
     from enas_tf2.tasks.base import ImageSpec, TokenSpec
 
-    if FLAGS.num_classes < 1 or FLAGS.depth < 1:
-        raise EnasError("--num_classes and --depth must be >= 1")
+    if FLAGS.num_classes < 1 or FLAGS.depth < 1 or FLAGS.vocab_size < 1:
+        raise EnasError("--num_classes, --vocab_size and --depth must be >= 1")
     config = ", ".join(f"{f.name}={getattr(space.config, f.name)}"
                        for f in dataclasses.fields(space.config))
     print(f"search space: {space.name}\ntokens: {arch.tokens()}\n\n{arch.describe()}\n")
     if space.task == "image_classification":
         height, width = _image_size(source)
-        spec = ImageSpec(height, width, FLAGS.num_classes)
+        num_classes = _task_size(source, "num_classes")
+        spec = ImageSpec(height, width, num_classes)
         net = space.build_fixed(arch, spec, total_steps=1)
-        print(f"fixed net for {height}x{width}x3 images, {FLAGS.num_classes} classes "
+        print(f"fixed net for {height}x{width}x3 images, {num_classes} classes "
               f"({space.name} config: {config}):")
         for line in space.describe_stages(spec, fixed=True):
             print(f"  {line}")
@@ -156,8 +175,9 @@ def _show(source: str) -> None:
                            training=False)
         print(format_layer_table(rows))
     else:
-        net = space.build_fixed(arch, TokenSpec(FLAGS.vocab_size), total_steps=1)
-        print(f"fixed net for a vocabulary of {FLAGS.vocab_size} ({space.name} config: {config})")
+        vocab_size = _task_size(source, "vocab_size")
+        net = space.build_fixed(arch, TokenSpec(vocab_size), total_steps=1)
+        print(f"fixed net for a vocabulary of {vocab_size} ({space.name} config: {config})")
         for layer in net._flatten_layers(include_self=False, recursive=False):
             count = sum(int(np.prod(v.shape)) for v in layer.trainable_weights)
             print(f"  {layer.name:30s} {type(layer).__name__:24s} {count:>12,}")
@@ -171,7 +191,7 @@ def _render(source: str) -> None:
     from enas_tf2.render import render_arch_files
 
     _, arch, folder = _load(source)
-    directory = FLAGS.output_dir or folder or "."
+    directory = FLAGS.output_dir or (os.path.join(folder, ANALYSIS_DIR) if folder else ".")
     for path in render_arch_files(arch, directory, FLAGS.name, FLAGS.formats).values():
         print(f"wrote {path}")
 
@@ -193,10 +213,11 @@ def _report(run_dir: str) -> None:
         raise EnasError(f"run folder {run_dir} does not exist or is not a folder")
     import_tensorflow()
     task = {"num_classes": FLAGS.num_classes} if FLAGS["num_classes"].present else None
-    warnings = write_search_outputs(run_dir, FLAGS.search_for, task, log=False)
+    out_dir = FLAGS.output_dir or os.path.join(run_dir, ANALYSIS_DIR)
+    warnings = write_search_outputs(run_dir, FLAGS.search_for, task, log=False, out_dir=out_dir)
     for name in ("arch.png", "arch.svg", "summary.json", "report.html"):
-        if os.path.exists(os.path.join(run_dir, name)):
-            print(f"wrote {os.path.join(run_dir, name)}")
+        if os.path.exists(os.path.join(out_dir, name)):
+            print(f"wrote {os.path.join(out_dir, name)}")
     for warning in warnings:
         print(f"warning: {warning.message}", file=sys.stderr)
 
@@ -207,15 +228,16 @@ def _rank(run_dir: str) -> None:
     import_tensorflow()
     from enas_tf2.ranking.rank_study import RankStudy
 
+    out_dir = FLAGS.output_dir or os.path.join(run_dir, "rank")
     result = RankStudy(run_dir, FLAGS.archs, FLAGS.epochs, FLAGS.max_steps_per_epoch,
-                       FLAGS.max_eval_batches).run()
+                       FLAGS.max_eval_batches, out_dir=out_dir).run()
     score = result["score"]
     print(f"{'shared reward':>13}  {'standalone ' + score:>20}  tokens")
     for row in result["rows"]:
         print(f"{row['shared_reward']:13.4f}  {row['standalone_valid']:20.4f}  {row['tokens']}")
     print(f"Kendall tau {result['kendall_tau']:+.3f} over {result['num_archs']} architectures "
           f"(p ~ {result['p_value_normal_approx']:.2f}, normal approximation); wrote "
-          f"{os.path.join(run_dir, 'rank.json')}")
+          f"{os.path.join(out_dir, 'rank.json')}")
 
 
 def main(argv):

@@ -8,15 +8,23 @@ the search's own data, network size and optimizer settings (final training on th
 validation split, the same seed for every architecture) and its best validation score is kept.
 A tau near 0 says the shared weights do not rank architectures the way training them does, in
 which case no controller can learn much from their rewards (Sciuto et al. 2019, Yu et al. 2020).
+
+The search folder is only read: the search is restored in a scratch folder that links to its
+checkpoint files (restoring opens a run's log and rewrites its bookkeeping files, which must not
+happen to the run being analysed), and everything the study writes goes to `out_dir`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
-from typing import Callable, Dict, List
+import shutil
+import tempfile
+from typing import Callable, Dict, Iterator, List
 
 from enas_tf2.errors import EnasError
+from enas_tf2.json_file import write_json
 from enas_tf2.ranking.experiment_file import read_experiment
 from enas_tf2.ranking.kendall import kendall_tau
 
@@ -33,23 +41,26 @@ class RankStudy:
       epochs: standalone training epochs per architecture.
       max_steps_per_epoch, max_eval_batches: caps for short runs (0 = the search's own).
       log: where progress lines go.
+      out_dir: where ``rank.json`` and the standalone runs go (default ``RUN_DIR/rank``).
     """
 
     def __init__(self, run_dir: str, num_archs: int, epochs: int, max_steps_per_epoch: int = 0,
-                 max_eval_batches: int = 0, log: Callable[[str], None] = print):
+                 max_eval_batches: int = 0, log: Callable[[str], None] = print,
+                 out_dir: str = ""):
         if num_archs < 3 or epochs < 1:
             raise EnasError(f"enas-arch rank needs --archs >= 3 and --epochs >= 1, got "
                             f"--archs={num_archs} --epochs={epochs}")
         self.run_dir, self.num_archs, self.epochs = run_dir, int(num_archs), int(epochs)
         self.max_steps, self.max_eval = int(max_steps_per_epoch), int(max_eval_batches)
         self.log = log
+        self.out_dir = out_dir or os.path.join(run_dir, "rank")
         self.cfg = read_experiment(run_dir)
 
-    def _search(self):
+    def _search(self, scratch: str):
         from enas_tf2.api import _prepare
         from enas_tf2.training.run_context import RunContext
         from enas_tf2.training.search_loop import SearchLoop
-        run = dataclasses.replace(self.cfg.run, output_dir=self.run_dir, reset_output_dir=False)
+        run = dataclasses.replace(self.cfg.run, output_dir=scratch, reset_output_dir=False)
         cfg = self.cfg.replace(run=run)
         strategy, space, task = _prepare(cfg)
         loop = SearchLoop(cfg, space, task, RunContext(run, strategy))
@@ -75,7 +86,7 @@ class RankStudy:
         from enas_tf2.training.final_loop import FinalLoop
         from enas_tf2.training.run_context import RunContext
         run = dataclasses.replace(
-            self.cfg.run, output_dir=os.path.join(self.run_dir, "rank", f"arch_{index}"),
+            self.cfg.run, output_dir=os.path.join(self.out_dir, f"arch_{index}"),
             reset_output_dir=True, num_epochs=self.epochs,
             max_steps_per_epoch=self.max_steps or self.cfg.run.max_steps_per_epoch,
             max_eval_batches=self.max_eval or self.cfg.run.max_eval_batches)
@@ -90,8 +101,11 @@ class RankStudy:
                 "standalone_test": metrics.get(f"test_{short}"), "num_params": loop.num_params}
 
     def run(self) -> Dict:
-        """Scores, trains and correlates; writes and returns ``RUN_DIR/rank.json``."""
-        loop = self._search()
+        """Scores, trains and correlates; writes and returns ``OUT_DIR/rank.json``."""
+        with _read_only_mirror(self.run_dir) as scratch:
+            return self._run(self._search(scratch))
+
+    def _run(self, loop) -> Dict:
         metrics = loop.task.metrics
         batches = loop.derive_batches()
         rows = []
@@ -114,5 +128,26 @@ class RankStudy:
                   "eval_batches": len(batches), "score": metrics.score,
                   "higher_is_better": metrics.higher_is_better, "kendall_tau": corr["tau"],
                   "p_value_normal_approx": corr["p_value"], "rows": rows}
-        loop.ctx.write_json("rank.json", result)
+        os.makedirs(self.out_dir, exist_ok=True)
+        write_json(os.path.join(self.out_dir, "rank.json"), result)
         return result
+
+
+@contextlib.contextmanager
+def _read_only_mirror(run_dir: str) -> Iterator[str]:
+    """A scratch folder holding a copy of `run_dir`'s ``experiment.json`` and checkpoint index,
+    with links to its checkpoint files (read only by a restore), removed afterwards."""
+    scratch = tempfile.mkdtemp(prefix="enas-rank-")
+    try:
+        source = os.path.join(os.path.abspath(run_dir), "ckpt")
+        os.makedirs(os.path.join(scratch, "ckpt"))
+        shutil.copy(os.path.join(run_dir, "experiment.json"), scratch)
+        for name in (os.listdir(source) if os.path.isdir(source) else ()):
+            target = os.path.join(scratch, "ckpt", name)
+            if name == "checkpoint":
+                shutil.copy(os.path.join(source, name), target)   # a restore may rewrite it
+            else:
+                os.symlink(os.path.join(source, name), target)
+        yield scratch
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)

@@ -25,7 +25,8 @@ __all__ = ["write_search_outputs"]
 
 
 def write_search_outputs(run_dir: str, space_name: Optional[str] = None,
-                         task: Optional[Dict[str, Any]] = None, log: bool = True) -> List[Any]:
+                         task: Optional[Dict[str, Any]] = None, log: bool = True,
+                         out_dir: Optional[str] = None) -> List[Any]:
     """Writes the pictures, ``summary.json`` and ``report.html`` of a search run folder.
 
     Args:
@@ -35,6 +36,8 @@ def write_search_outputs(run_dir: str, space_name: Optional[str] = None,
         check, ``examples_per_step`` for the cost, ``score``/``higher_is_better``/``unit`` for a
         non-image task. They are saved in summary.json, so a later on-demand report reuses them.
       log: print one ``warning: ...`` line per health warning on the enas_tf2 logger.
+      out_dir: where the files go (default `run_dir`: the search's own end-of-run report);
+        `enas-arch report` passes a folder of its own, so analysis never rewrites a run's files.
 
     Returns:
       The fired `HealthWarning`s (``.code``, ``.message``).
@@ -51,21 +54,23 @@ def write_search_outputs(run_dir: str, space_name: Optional[str] = None,
         raise EnasError(f"{run_dir} holds no search files (progress.jsonl, archs.jsonl or "
                         f"arch.json); is it a search output folder?")
     summary = SearchSummary(folder, task)
+    out_dir = out_dir or run_dir
+    os.makedirs(out_dir, exist_ok=True)
     arch_svg = None
     files = {"summary": "summary.json", "report": "report.html"}
     if summary.arch is not None:
         graph = graph_for(summary.arch)
-        paths = render_graph_files(graph, run_dir, "arch", ("png", "svg"))
+        paths = render_graph_files(graph, out_dir, "arch", ("png", "svg"))
         files.update({f"arch_{fmt}": os.path.basename(p) for fmt, p in paths.items()})
         arch_svg = to_svg(graph, element_id="arch-svg")
     data = summary.to_json()
     data["files"] = files
-    write_json(os.path.join(run_dir, "summary.json"), data)
+    write_json(os.path.join(out_dir, "summary.json"), data)
     page = report_html(summary, arch_svg)
-    tmp = os.path.join(run_dir, "report.html.tmp")
+    tmp = os.path.join(out_dir, "report.html.tmp")
     with open(tmp, "w", encoding="utf-8") as f:
         f.write(page)
-    os.replace(tmp, os.path.join(run_dir, "report.html"))
+    os.replace(tmp, os.path.join(out_dir, "report.html"))
     if log:
         for warning in summary.warnings:
             LOGGER.warning("warning: %s", warning.message)

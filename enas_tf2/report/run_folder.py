@@ -93,6 +93,19 @@ class RunFolder:
                 return dict(value)
         return {}
 
+    def task_size(self, key: str) -> Optional[int]:
+        """``num_classes`` or ``vocab_size`` the run was trained with: its saved data config
+        (``num_classes``, or the number of ``class_names``), else its ``summary.json``."""
+        data = self.config.get("data")
+        data = data if isinstance(data, dict) else {}
+        value = data.get(key)
+        if value is None and key == "num_classes" and isinstance(data.get("class_names"), list):
+            value = len(data["class_names"]) or None
+        if value is None:
+            task = self.summary.get("task")
+            value = task.get(key) if isinstance(task, dict) else None
+        return int(value) if isinstance(value, int) and value > 0 else None
+
     def is_empty(self) -> bool:
         """True when the folder holds none of the files a run writes."""
         return not (self.progress or self.archs or self.arch_obj)
