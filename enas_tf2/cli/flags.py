@@ -77,11 +77,11 @@ F.DEFINE_integer("child_num_cells", 5, "Micro: searched nodes per cell.")
 F.DEFINE_integer("child_out_filters", 20, "Filters of the first stage (doubled per reduction).")
 F.DEFINE_integer("child_num_branches", 5, "Candidate ops per slot; fixed by the space (micro 5, "
                  "macro 6); accepted for old scripts, checked in searches.")
-F.DEFINE_enum("child_stem", "cifar", ["cifar", "imagenet", "auto"],
-              "Stem before the first cell (micro) or layer (macro): 'cifar' (3x3 conv at full "
-              "resolution, the original), "
-              "'imagenet' (stride-2 convs to ~1/8 of the input: large photos fit in memory), "
-              "'auto' (cifar up to 64 px, imagenet above).")
+F.DEFINE_enum("child_stem", "auto", ["cifar", "imagenet", "auto"],
+              "Stem before the first cell (micro) or layer (macro): 'auto' (cifar up to 64 px, "
+              "imagenet above: the same network as cifar at CIFAR's 32 px), 'cifar' (3x3 conv at "
+              "full resolution, the original), 'imagenet' (stride-2 convs to ~1/8 of the input: "
+              "large photos fit in memory).")
 F.DEFINE_float("child_keep_prob", 0.9, "Dropout keep probability before the classifier.")
 F.DEFINE_float("child_drop_path_keep_prob", 0.6, "Micro final training: drop-path keep "
                "probability reached at the last cell and step (1.0 = off). Not used in search.")

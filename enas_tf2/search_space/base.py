@@ -10,6 +10,7 @@ editing `training/`. Only `search_space/<space>/` knows what the integers mean.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, ClassVar, Dict, List, Protocol, runtime_checkable
 
 import keras
@@ -37,6 +38,21 @@ class Arch(Protocol):
 
     def describe(self) -> str:
         """A human-readable multi-line description of every node or layer."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ActivationFloor:
+    """A lower bound of the memory one example's activations take in a training step, from the
+    network's shape alone (no step run): what the pre-flight checks before its memory probe,
+    whose own small batches could otherwise be killed by the kernel at a huge image size.
+
+    Attributes:
+      bytes_per_example: float32 bytes of the tensors counted (stem outputs, one tensor per
+        node or layer); a real step keeps several times more, so a refusal on it is never wrong.
+      largest: what dominates, in the user's terms, with what would shrink it (e.g. the stem).
+    """
+    bytes_per_example: int
+    largest: str
 
 
 @runtime_checkable
@@ -83,3 +99,7 @@ class SearchSpace(Protocol):
         """Lines the loops log at the start of a run: for CNN spaces the stem and the effective
         resolution and width of each stage for `input_spec` (of the search child, or of the
         `fixed` net); ``[]`` when the space has no stages (RNN)."""
+
+    def activation_floor(self, input_spec: Any, fixed: bool = False) -> ActivationFloor:
+        """The `ActivationFloor` of the search child (or the `fixed` net) for `input_spec`;
+        ``bytes_per_example=0`` when the space cannot bound it (the check is then skipped)."""

@@ -76,6 +76,17 @@ def stem_output_sizes(stem: str, height: int, width: int) -> Tuple[Tuple[int, in
                  for s in (NUM_STRIDES - 1, NUM_STRIDES))
 
 
+def floor_words(stem: str, first_stage: str, height: int, width: int) -> str:
+    """`ActivationFloor.largest` of a CNN space whose `first_stage` (e.g. ``cells 0-1``) runs
+    right after `stem`: where the memory goes, and the stem that would cut it when it is
+    ``cifar`` (it keeps the full input size)."""
+    if stem == "cifar":
+        return (f"--child_stem=cifar keeps {first_stage} at the full {height}x{width}; "
+                f"--child_stem=imagenet starts them at 1/{2 ** NUM_STRIDES} of each side")
+    h, w = downsampled(height, NUM_STRIDES), downsampled(width, NUM_STRIDES)
+    return f"{first_stage} run at {h}x{w} after the imagenet stem"
+
+
 def build_stem_layer(stem: str, channels: int, batch_stats_only: bool, network: str,
                      **kwargs) -> keras.layers.Layer:
     """The stem layer named ``"stem"`` ending at `channels` channels: `ConvBn` (``cifar``) or

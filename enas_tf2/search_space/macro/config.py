@@ -40,7 +40,7 @@ class MacroConfig:
     skip_target: float = 0.4
     skip_weight: float = 0.8
     fixed_ops: str = "as_named"
-    stem: str = "cifar"
+    stem: str = "auto"    # cifar up to 64 px (the original), the downsampling stem above
 
     def __post_init__(self):
         if isinstance(self.num_layers, bool) or not isinstance(self.num_layers, int) \

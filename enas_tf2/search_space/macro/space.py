@@ -9,11 +9,12 @@ import numpy as np
 
 from enas_tf2.configs.base import ControllerConfig
 from enas_tf2.errors import EnasError
+from enas_tf2.search_space.base import ActivationFloor
 from enas_tf2.search_space.macro.arch import MacroArch, pool_layers
 from enas_tf2.search_space.macro.config import MacroConfig
 from enas_tf2.search_space.registry import register_space
-from enas_tf2.search_space.stem_choice import (STEM_STRIDES, downsampled, resolve_stem,
-                                               stem_output_sizes)
+from enas_tf2.search_space.stem_choice import (STEM_STRIDES, downsampled, floor_words,
+                                               resolve_stem, stem_output_sizes)
 from enas_tf2.tasks.base import ImageSpec
 
 
@@ -85,6 +86,20 @@ class MacroSpace:
             lines.append(f"{layers}: {downsampled(h, down)}x{downsampled(w, down)}, "
                          f"{c.out_filters * (2 ** stage if fixed else 1)} filters{after}")
         return lines
+
+    def activation_floor(self, input_spec: ImageSpec, fixed: bool = False) -> ActivationFloor:
+        """Stem outputs plus one map per layer (F channels in the search child, F * 2^stage in
+        the `fixed` net), float32."""
+        c, stem = self.config, self.stem_for(input_spec)
+        h, w = input_spec.height, input_spec.width
+        floats = sum(a * b for a, b in stem_output_sizes(stem, h, w)) * c.out_filters
+        bounds = [0, *(p + 1 for p in pool_layers(c.num_layers)), c.num_layers]
+        for stage, (first, end) in enumerate(zip(bounds, bounds[1:])):
+            down = STEM_STRIDES[stem] + stage
+            floats += ((end - first) * c.out_filters * (2 ** stage if fixed else 1)
+                       * downsampled(h, down) * downsampled(w, down))
+        return ActivationFloor(4 * floats, floor_words(
+            stem, "the stem and the first layers", h, w))
 
     def build_child(self, input_spec: ImageSpec):
         from enas_tf2.search_space.macro.child import MacroChild

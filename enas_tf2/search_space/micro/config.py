@@ -31,4 +31,4 @@ class MicroConfig:
     drop_path_keep_prob: float = 1.0
     use_aux_heads: bool = False
     op_tanh_reduce: float = 1.0
-    stem: str = "cifar"
+    stem: str = "auto"    # cifar up to 64 px (the original), the downsampling stem above

@@ -8,11 +8,12 @@ import numpy as np
 
 from enas_tf2.configs.base import ControllerConfig
 from enas_tf2.errors import EnasError
+from enas_tf2.search_space.base import ActivationFloor
 from enas_tf2.search_space.micro.arch import MicroArch
 from enas_tf2.search_space.micro.config import MicroConfig
 from enas_tf2.search_space.registry import register_space
-from enas_tf2.search_space.stem_choice import (STEM_STRIDES, downsampled, resolve_stem,
-                                               stem_output_sizes)
+from enas_tf2.search_space.stem_choice import (STEM_STRIDES, downsampled, floor_words,
+                                               resolve_stem, stem_output_sizes)
 from enas_tf2.tasks.base import ImageSpec
 
 
@@ -80,6 +81,21 @@ class MicroSpace:
             lines.append(f"{cells}: {downsampled(h, down)}x{downsampled(w, down)}, "
                          f"{c.out_filters * 2 ** stage} filters{reduce}")
         return lines
+
+    def activation_floor(self, input_spec: ImageSpec, fixed: bool = False) -> ActivationFloor:
+        """Stem outputs (3F channels) plus one F_s-channel map per node of every cell, float32:
+        the search child and the fixed net share this skeleton, so `fixed` changes nothing."""
+        from enas_tf2.search_space.micro.net import reduction_cell_indices
+        c, stem = self.config, self.stem_for(input_spec)
+        h, w = input_spec.height, input_spec.width
+        floats = sum(a * b for a, b in stem_output_sizes(stem, h, w)) * 3 * c.out_filters
+        bounds = [0, *reduction_cell_indices(c.num_layers), c.num_layers + 2]
+        for stage, (first, end) in enumerate(zip(bounds, bounds[1:])):
+            down = STEM_STRIDES[stem] + stage
+            floats += ((end - first) * c.num_cells * c.out_filters * 2 ** stage
+                       * downsampled(h, down) * downsampled(w, down))
+        return ActivationFloor(4 * floats, floor_words(stem, "the stem and the first cells",
+                                                       h, w))
 
     def _check_aux_head(self, stem: str, input_spec: ImageSpec) -> None:
         # The aux head pools 5x5 windows of the map after the second reduction.

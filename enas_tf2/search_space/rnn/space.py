@@ -8,6 +8,7 @@ import numpy as np
 
 from enas_tf2.configs.base import ControllerConfig
 from enas_tf2.errors import EnasError
+from enas_tf2.search_space.base import ActivationFloor
 from enas_tf2.search_space.registry import register_space
 from enas_tf2.search_space.rnn.arch import RnnArch
 from enas_tf2.search_space.rnn.config import RnnConfig
@@ -54,6 +55,11 @@ class RnnSpace:
     def describe_stages(self, input_spec: TokenSpec, fixed: bool = False) -> List[str]:
         """No start-of-run stage lines: a recurrent cell has no spatial stages."""
         return []
+
+    def activation_floor(self, input_spec: TokenSpec, fixed: bool = False) -> ActivationFloor:
+        """No bound: a language model's memory follows the batch and window, which the memory
+        probe does not measure either (it probes image tasks only)."""
+        return ActivationFloor(0, "")
 
     def build_controller(self, controller_config: ControllerConfig):
         from enas_tf2.search_space.rnn.controller import RnnController
