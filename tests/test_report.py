@@ -83,22 +83,23 @@ def _write_run(path, *, epochs=4, per_epoch=6, op_hist=False, ppl=False, entropy
     os.makedirs(path, exist_ok=True)
     rng = np.random.default_rng(0)
     archs, progress, controller = [], [], {}
-    for e in range(epochs):
-        rewards = [0.5] * per_epoch if flat else list(0.2 + 0.05 * e + 0.03 * rng.random(per_epoch))
+    for i in range(epochs):
+        e = i + 1          # the search loop numbers epochs from 1, as its log lines do
+        rewards = [0.5] * per_epoch if flat else list(0.2 + 0.05 * i + 0.03 * rng.random(per_epoch))
         for k in range(per_epoch):
-            arch = MicroArch.random(5, seed=100 * e + k)
+            arch = MicroArch.random(5, seed=100 * i + k)
             controller.setdefault(e, []).append(arch.tokens())
             archs.append({"epoch": e, "kind": "controller", "tokens": arch.tokens(),
                           "reward": rewards[k]})
         for k in range(3):
             archs.append({"epoch": e, "kind": "epoch_sample",
                           "tokens": MicroArch.random(5, seed=7000 + k).tokens(),
-                          "reward": 0.3 + 0.01 * k + 0.02 * e})
-        metric = child_metric[e] if child_metric else 0.2 + 0.1 * e
-        row = {"epoch": e, "child_loss": 2.0 - 0.2 * e, "img_per_s": 300.0 + e,
+                          "reward": 0.3 + 0.01 * k + 0.02 * i})
+        metric = child_metric[i] if child_metric else 0.2 + 0.1 * i
+        row = {"epoch": e, "child_loss": 2.0 - 0.2 * i, "img_per_s": 300.0 + i,
                "reward_mean": float(np.mean(rewards)), "clip_rate": 0.0,
-               "entropy": 14.0 + (entropy_end - 14.0) * e / max(1, epochs - 1),
-               "step": 50 * (e + 1), "baseline": 0.2 + 0.04 * e, "seconds": 10.5}
+               "entropy": 14.0 + (entropy_end - 14.0) * i / max(1, epochs - 1),
+               "step": 50 * e, "baseline": 0.2 + 0.04 * i, "seconds": 10.5}
         if ppl:
             row.update(child_ppl=metric, valid_ppl=metric * 1.1)
         else:
@@ -106,7 +107,7 @@ def _write_run(path, *, epochs=4, per_epoch=6, op_hist=False, ppl=False, entropy
         if op_hist:
             row["op_hist"] = {"identity": 999}   # deliberately not the archs' counts
         if skip_rate is not None:
-            row["skip_rate"] = skip_rate[e]
+            row["skip_rate"] = skip_rate[i]
         progress.append(row)
     ctrl = [0.6, 0.62, 0.58, 0.61]
     rand = [0.5, 0.49, 0.52, 0.55]
@@ -123,6 +124,19 @@ def _write_run(path, *, epochs=4, per_epoch=6, op_hist=False, ppl=False, entropy
     with open(os.path.join(path, "arch.json"), "w") as f:
         json.dump(obj, f)
     return controller, ctrl, rand
+
+
+def test_plots_number_epochs_as_the_logs_do(tmp_path, monkeypatch):
+    """The search writes epoch 1 for the first epoch; the plots' x axis must say 1 too."""
+    from enas_tf2.report import html
+    _write_run(str(tmp_path), epochs=3, op_hist=True, skip_rate=[0.1, 0.2, 0.3])
+    s = SearchSummary(RunFolder(str(tmp_path)), {"num_classes": 10})
+    seen = []
+    monkeypatch.setattr(html, "line_chart", lambda _id, _t, series, **k: seen.extend(
+        xs for _, xs, _ in series) or "")
+    monkeypatch.setattr(html, "stacked_bars", lambda _id, _t, xs, _s: seen.append(xs) or "")
+    html.plots(s)
+    assert seen and all(min(xs) == 1 and max(xs) == 3 for xs in seen if len(xs)), seen
 
 
 def _op_counts(token_strings):
@@ -273,7 +287,7 @@ def test_logged_skip_rate_is_plotted_and_checked(tmp_path):
     warnings = write_search_outputs(str(tmp_path), log=False)
     assert [w.code for w in warnings] == ["skips_dominate"]
     s = SearchSummary(RunFolder(str(tmp_path)))
-    assert s.skip_rate == {0: 0.4, 1: 0.6, 2: 0.8, 3: 0.9}
+    assert s.skip_rate == {1: 0.4, 2: 0.6, 3: 0.8, 4: 0.9}
     parser = _PageParser()
     parser.feed(open(tmp_path / "report.html", encoding="utf-8").read())
     assert {k for k, v in parser.figures.items() if v["class"] == "plot"} == \

@@ -48,7 +48,8 @@ def _fmt(value) -> str:
 
 
 def _epochs(summary: SearchSummary) -> List[int]:
-    return [e + 1 for e in summary.epochs]  # people count epochs from 1, as the logs do
+    # progress.jsonl and archs.jsonl already number epochs from 1, as the logs do.
+    return list(summary.epochs)
 
 
 def plots(summary: SearchSummary) -> List[Tuple[str, str, str]]:
@@ -61,7 +62,7 @@ def plots(summary: SearchSummary) -> List[Tuple[str, str, str]]:
     reward = series("reward_mean", "baseline")
     if summary.best_sample:
         keys = sorted(summary.best_sample)
-        reward.append(("best sampled", [e + 1 for e in keys], [summary.best_sample[e] for e in keys]))
+        reward.append(("best sampled", list(keys), [summary.best_sample[e] for e in keys]))
     if reward:
         out.append(("plot-reward", "Controller reward (mean of its samples per epoch), the "
                     "REINFORCE baseline and the best of the epoch's sampled architectures.",
@@ -71,7 +72,7 @@ def plots(summary: SearchSummary) -> List[Tuple[str, str, str]]:
         # A long search samples 10^5 architectures: an evenly spread subset keeps the page light.
         cap = max(5, MAX_SAMPLE_POINTS // len(keys))
         shown = {e: summary.rewards[e][::math.ceil(len(summary.rewards[e]) / cap)] for e in keys}
-        px = [e + 1 for e in keys for _ in shown[e]]
+        px = [e for e in keys for _ in shown[e]]
         py = [r for e in keys for r in shown[e]]
         note = "" if len(py) == sum(map(len, summary.rewards.values())) else \
             f" (an even subset of at most {cap} per epoch)"
@@ -105,12 +106,12 @@ def plots(summary: SearchSummary) -> List[Tuple[str, str, str]]:
         stacks = {n: [summary.op_hist[e].get(n, 0) for e in keys] for n in names}
         out.append(("plot-op-hist", "Share of each op among the controller's samples, per "
                     "epoch.", stacked_bars("chart-op-hist", "sampled ops per epoch",
-                                           [e + 1 for e in keys], stacks)))
+                                           list(keys), stacks)))
     if summary.skip_rate:
         keys = sorted(summary.skip_rate)
         out.append(("plot-skip-rate", "Fraction of possible skip connections the controller "
                     "switched on.", line_chart("chart-skip-rate", "skip rate", [(
-                        "skip rate", [e + 1 for e in keys], [summary.skip_rate[e] for e in keys])],
+                        "skip rate", list(keys), [summary.skip_rate[e] for e in keys])],
                         y_label="rate")))
     speed = [k for k in cols if k.endswith("_per_s")]
     if speed:
