@@ -26,13 +26,18 @@ __version__ = "0.2.0"
 # (`export_model`, not `export`: importing the `export` subpackage would shadow the
 # function.) The API is imported on first use: `import enas_tf2` stays light (no TensorFlow) for the CLIs.
 _API = {"search": "api", "train_final": "api", "export_model": "api", "load_arch": "api",
-        "parse_arch": "api", "SearchResult": "api", "FinalResult": "api",
+        "parse_arch": "api", "dry_run": "api", "DryRun": "api", "SearchResult": "api", "FinalResult": "api",
         "get_preset": "configs.presets", "preset_names": "configs.presets",
         "ExperimentConfig": "configs.base", "EnasError": "errors",
         "ImageDatasets": "data.images.user_datasets"}
 __all__ = sorted(_API) + ["__version__"]
 
 _keras_objects.install()
+
+
+def __dir__():
+    """The public API (what ``dir(enas_tf2)`` and tab completion show), loaded or not."""
+    return sorted(set(__all__) | set(globals()))
 
 
 def __getattr__(name):

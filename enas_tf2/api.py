@@ -12,11 +12,13 @@ Configs are `ExperimentConfig`s (presets in `configs/presets.py`; change fields 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
 import os
-from typing import Any, Dict, List, Optional
+import sys
+from typing import Any, Dict, Iterator, List, Optional
 
 from enas_tf2.configs.base import ExperimentConfig
 from enas_tf2.errors import EnasError
@@ -39,6 +41,31 @@ class FinalResult:
     metrics: Dict[str, Any]
     num_params: int
     output_dir: str
+
+
+@contextlib.contextmanager
+def _progress(verbose: int) -> Iterator[None]:
+    """What a call shows, as Keras ``fit``'s `verbose`: 0 warnings only; 1 (default) the run's
+    timestamped progress lines; 2 also TensorFlow's start-up lines. With 1 or 2 and no handler
+    configured for the ``enas_tf2`` logger (a notebook), one on stdout is added for the call;
+    logging set up by the caller (or the command-line tools) is left as it is."""
+    from enas_tf2.quiet_import import import_tensorflow
+    import_tensorflow(show_startup=verbose >= 2)
+    logger = logging.getLogger("enas_tf2")
+    handler, level = None, logger.level
+    if verbose <= 0:
+        logger.setLevel(logging.WARNING)
+    elif not logger.handlers and not logging.getLogger().handlers:
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        if handler is not None:
+            logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 def _absolute_data_path(cfg: ExperimentConfig) -> ExperimentConfig:
@@ -133,7 +160,8 @@ def _start(loop, kind: str, cfg: ExperimentConfig) -> None:
         loop.log.info(line)
 
 
-def search(cfg: ExperimentConfig, data=None, derive_only: bool = False) -> SearchResult:
+def search(cfg: ExperimentConfig, data=None, derive_only: bool = False,
+           verbose: int = 1) -> SearchResult:
     """Runs (or resumes) the search of `cfg` and derives `arch.json`.
 
     Args:
@@ -141,11 +169,17 @@ def search(cfg: ExperimentConfig, data=None, derive_only: bool = False) -> Searc
       data: your own datasets instead of ``cfg.data.data_path``: an `ImageDatasets` (train and
         validation `tf.data.Dataset`s, see `data/images/user_datasets.py`) for image spaces.
       derive_only: derive from the newest checkpoint without training.
+      verbose: 0 warnings only, 1 progress lines (default), 2 also TensorFlow's start-up lines.
 
     Every run starts with the pre-flight (`training/preflight.py`; off with
     ``cfg.run.preflight=False``). With ``cfg.run.dry_run`` only the pre-flight runs, in a
     temporary folder, and a `DryRun` is returned instead of a `SearchResult`.
     """
+    with _progress(verbose):
+        return _search(cfg, data, derive_only)
+
+
+def _search(cfg: ExperimentConfig, data, derive_only: bool) -> SearchResult:
     from enas_tf2.training.run_context import RunContext
     from enas_tf2.training.search_loop import SearchLoop
     if cfg.run.dry_run:
@@ -172,11 +206,16 @@ def search(cfg: ExperimentConfig, data=None, derive_only: bool = False) -> Searc
                         arch_json=os.path.join(cfg.run.output_dir, "arch.json"))
 
 
-def train_final(cfg: ExperimentConfig, arch, data=None) -> FinalResult:
+def train_final(cfg: ExperimentConfig, arch, data=None, verbose: int = 1) -> FinalResult:
     """Trains (or resumes) the fixed network of `arch` (an `Arch` of ``cfg.space``); `data` as
     in `search` (with a validation dataset, the best-validation weights are kept and the test
-    dataset is scored once at the end). With ``cfg.run.dry_run``, a `DryRun` is returned (see
-    `dry_run`)."""
+    dataset is scored once at the end); `verbose` as in `search`. With ``cfg.run.dry_run``, a
+    `DryRun` is returned (see `dry_run`)."""
+    with _progress(verbose):
+        return _train_final(cfg, arch, data)
+
+
+def _train_final(cfg: ExperimentConfig, arch, data) -> FinalResult:
     from enas_tf2.training.final_loop import FinalLoop
     from enas_tf2.training.run_context import RunContext
     cfg = _absolute_data_path(cfg)

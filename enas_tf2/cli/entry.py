@@ -91,29 +91,14 @@ def _verbose() -> bool:
 
 
 def import_tensorflow():
-    """Imports TensorFlow (and probes its devices) with stderr muted, unless ``--verbosity`` was
-    given: its C++ start-up lines cannot be silenced by log levels, they are printed before
-    absl logging starts. Device probing does not initialise devices, so a later CPU split for
-    `MirroredStrategy` still works. Returns the module.
+    """Imports TensorFlow with its C++ start-up lines muted unless ``--verbosity`` was given
+    (`quiet_import`). Returns the module.
 
     ``--deterministic`` also turns oneDNN's custom CPU kernels off (``TF_ENABLE_ONEDNN_OPTS=0``,
     set when this module loads, before TensorFlow): measured with bench/kill_resume.py, two
     identical runs with them on differ in the last bits of the controller's weights."""
-    if "tensorflow" in sys.modules or _verbose():
-        import tensorflow as tf
-        return tf
-    sys.stderr.flush()
-    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-    os.dup2(null, 2)
-    try:
-        import tensorflow as tf
-        import keras  # noqa: F401  pylint: disable=unused-import (its start-up lines too)
-        tf.config.list_physical_devices()
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(null)
-    return tf
+    from enas_tf2.quiet_import import import_tensorflow as quiet
+    return quiet(show_startup=_verbose())
 
 
 def setup_progress_logging() -> None:

@@ -40,7 +40,7 @@ class FinalLoop:
 
     def __init__(self, cfg: ExperimentConfig, space: SearchSpace, task: Task, arch: Arch,
                  ctx: RunContext):
-        self.cfg, self.task, self.ctx, self.run_cfg = cfg, task, ctx, cfg.run
+        self.cfg, self.task, self.ctx, self.run_cfg, self.space = cfg, task, ctx, cfg.run, space
         run_cfg, strategy = cfg.run, ctx.strategy
         self.data = task.build_data(strategy.num_replicas_in_sync)
         self.steps_per_epoch = self.data.steps_per_epoch
