@@ -158,8 +158,8 @@ PTB_SGD = {
     "optim.lr_cosine": False,              # §5.2 "Optimiser plain SGD lr 20" (no schedule)
     "optim.lr_dec_rate": 1.0,              # constant lr 20 (§5.2 names no decay)
     "optim.momentum": 0.0,                 # §5.2 "plain SGD"
-    "optim.grad_clip": "global",           # §5.2 "global clip"; P2 "PTB's global-norm clipping does work"
-    # §5.2 "weight decay 8e-7" is the space's weight_decay; a child l2_reg on top would decay twice.
+    "optim.grad_clip": "global",           # §5.2 "global clip"; P2: the PTB global clip works
+    # §5.2 "weight decay 8e-7" is the space's weight_decay; a child l2_reg would decay twice.
     "optim.l2_reg": 0.0,
 }
 PTB_SEARCH_RECIPE = {
