@@ -37,3 +37,15 @@ def ptb_dir() -> pathlib.Path:
 def flowers_dir() -> pathlib.Path:
     """300 real JPEG photos in 5 class folders."""
     return _require("images/flower_photos_subset")
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """One line when tests were skipped for want of the real data, naming ENAS_SHARED_DATA (the
+    quiet ``-q`` summary only counts skips; ``-rs`` lists each one)."""
+    missing = [r for r in terminalreporter.stats.get("skipped", [])
+               if isinstance(r.longrepr, tuple) and "real data not found" in str(r.longrepr[2])]
+    if missing:
+        terminalreporter.write_line(
+            f"{len(missing)} test(s) needing the real data were SKIPPED: nothing at "
+            f"{shared_data_dir()}; set ENAS_SHARED_DATA to the shared/data folder "
+            f"(-rs lists them)", yellow=True, bold=True)

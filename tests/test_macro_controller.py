@@ -9,6 +9,7 @@ from enas_tf2.configs.base import ControllerConfig
 from enas_tf2.errors import EnasError
 from enas_tf2.search_space.macro.arch import MacroArch
 from enas_tf2.search_space.macro.controller import MacroController
+from macro_replay import replay, weights_of
 
 # Every logit transform on; a wide init makes the policy far from uniform, so a wrong step order
 # or a missing transform changes the numbers visibly.
@@ -28,62 +29,9 @@ def controller():
     return _controller()
 
 
-# ---- a NumPy replay of docs/enas_reference.md §2.2, written from the spec -----------
-def _sigmoid(x):
-    return 1.0 / (1.0 + np.exp(-x))
-
-
-def _log_softmax(x):
-    x = x - x.max(axis=-1, keepdims=True)
-    return x - np.log(np.exp(x).sum(axis=-1, keepdims=True))
-
-
 def _replay(c, rows, cfg):
-    """(log-prob, sampled entropy, mean skip KL) of the layer rows [[op, bits...], ...]."""
-    w = {name: np.asarray(v, np.float64) for name, v in [
-        ("lstm", c.lstm.kernels[0]), ("g_emb", c.g_emb), ("w_emb", c.w_emb),
-        ("w_soft", c.w_soft), ("w1", c.attention.w_1), ("w2", c.attention.w_2),
-        ("v", c.attention.v)]}
-    s = w["g_emb"].shape[1]
-    state = (np.zeros((1, s)), np.zeros((1, s)))
-
-    def lstm(x, state):
-        cell, h = state
-        i, f, o, g = np.split(np.concatenate([x, h], 1) @ w["lstm"], 4, axis=1)
-        cell = _sigmoid(i) * np.tanh(g) + _sigmoid(f) * cell
-        return cell, _sigmoid(o) * np.tanh(cell)
-
-    def shaped(logits):
-        return cfg.tanh_constant * np.tanh(logits / cfg.temperature)
-
-    log_prob = entropy = 0.0
-    kls = []
-    anchors = []
-    x = w["g_emb"]
-    for i, (op, *bits) in enumerate(rows):
-        state = lstm(x, state)
-        log_p = _log_softmax(shaped((state[1] @ w["w_soft"]).ravel()))
-        log_prob += log_p[op]
-        entropy += -np.exp(log_p[op]) * log_p[op]
-        x = w["w_emb"][op][None]
-        state = lstm(x, state)
-        h = state[1]
-        if i > 0:
-            keys = np.concatenate([a @ w["w1"] for a in anchors])
-            q = (np.tanh(keys + h @ w["w2"]) @ w["v"]).ravel()          # [i]
-            logits = shaped(np.stack([-q, q], axis=1))                   # [i, 2]
-            log_p = _log_softmax(logits)
-            for j, bit in enumerate(bits):
-                log_prob += log_p[j, bit]
-                entropy += -np.exp(log_p[j, bit]) * log_p[j, bit]
-            p = _sigmoid(logits)
-            kls.append(np.sum(p * np.log(p / np.array([1 - TARGET, TARGET]))))
-            on = np.array(bits, np.float64)[None]
-            x = (on @ np.concatenate(anchors)) / (1.0 + on.sum())
-        else:
-            x = w["g_emb"]
-        anchors.append(h)
-    return log_prob, entropy, (np.mean(kls) if kls else 0.0)
+    """(log-prob, sampled entropy, mean skip KL) from the NumPy replay of §2.2 (macro_replay)."""
+    return replay(weights_of(c), rows, cfg, TARGET)
 
 
 @pytest.mark.parametrize("tokens", ["4 1 1 5 0 1", "0 2 0 3 1 1"])

@@ -1,9 +1,10 @@
-"""PTB reader and BPTT windows: real file counts and hand-computed tiny layouts."""
+"""PTB reader and BPTT windows (as `lm_pipeline` cuts them): real file counts and hand-computed
+tiny layouts."""
 
 import numpy as np
 import pytest
 
-from enas_tf2.data.text import ptb
+from enas_tf2.data.text import lm_pipeline, ptb
 from enas_tf2.errors import EnasError
 
 
@@ -72,16 +73,18 @@ def test_batchify_rows_are_contiguous_stretches():
         ptb.batchify(np.arange(5), 3)
 
 
-def test_fixed_windows_hand_computed():
+def _windows(dataset):
+    return [element["tokens"].numpy() for element in dataset]
+
+
+def test_eval_windows_hand_computed():
+    """`lm_pipeline.eval_dataset` (validation, test and reward windows): each element holds
+    ``bptt + 1`` ids per row, inputs ``[:, :-1]`` and next-word targets ``[:, 1:]``."""
     batched = ptb.batchify(np.arange(20), 2)          # rows 0..9 and 10..19
-    windows = list(ptb.fixed_windows(batched, 3))      # (10 - 1) // 3 = 3 windows
+    windows = _windows(lm_pipeline.eval_dataset(batched, 3))   # (10 - 1) // 3 = 3 windows
     assert len(windows) == 3
-    x0, y0 = windows[0]
-    np.testing.assert_array_equal(x0, [[0, 1, 2], [10, 11, 12]])
-    np.testing.assert_array_equal(y0, [[1, 2, 3], [11, 12, 13]])
-    x2, y2 = windows[2]
-    np.testing.assert_array_equal(x2, [[6, 7, 8], [16, 17, 18]])
-    np.testing.assert_array_equal(y2, [[7, 8, 9], [17, 18, 19]])
+    np.testing.assert_array_equal(windows[0], [[0, 1, 2, 3], [10, 11, 12, 13]])
+    np.testing.assert_array_equal(windows[2], [[6, 7, 8, 9], [16, 17, 18, 19]])
 
 
 class ScriptedRng:
@@ -111,42 +114,15 @@ def test_window_length_rules_hand_computed():
     assert ptb.sample_window_length(2, ScriptedRng([0.99], [-9.0])) == 1
 
 
-def test_variable_windows_hand_computed_tiny_epoch():
-    batched = ptb.batchify(np.arange(24), 2)           # rows 0..11 and 12..23, T = 12
-    # bptt 4: lengths 4 + 1.5 -> 5, then 4 + 2.2 -> 6 but capped by the data end at 12 - 5 - 1 = 6.
-    rng = ScriptedRng([0.0, 0.0], [1.5, 2.2])
-    windows = list(ptb.variable_length_windows(batched, 4, rng))
-    assert len(windows) == 2
-    (x0, y0, s0), (x1, y1, s1) = windows
-    np.testing.assert_array_equal(x0, [[0, 1, 2, 3, 4], [12, 13, 14, 15, 16]])
-    np.testing.assert_array_equal(y0, [[1, 2, 3, 4, 5], [13, 14, 15, 16, 17]])
-    np.testing.assert_array_equal(x1[0], [5, 6, 7, 8, 9, 10])
-    np.testing.assert_array_equal(y1[0], [6, 7, 8, 9, 10, 11])
-    assert (s0, s1) == (5 / 4, 6 / 4)
-
-
-def test_variable_windows_stop_near_the_row_end():
-    batched = ptb.batchify(np.arange(40), 1)           # T = 40
-    # bptt 10: 10 + 0 -> 10 each; windows end at 10, 20, 30, then 37 (= T - 3) ends the epoch.
-    rng = ScriptedRng([0.0] * 4, [0.0, 0.0, 0.0, -3.0])
-    ends = []
-    start = 0
-    for x, _, _ in ptb.variable_length_windows(batched, 10, rng):
-        start += x.shape[1]
-        ends.append(start)
-    assert ends == [10, 20, 30, 37]
-
-
-def test_variable_windows_on_real_rows_cover_the_stream(real_ptb):
+def test_variable_train_windows_on_real_rows_cover_the_stream(real_ptb):
+    """`lm_pipeline.train_dataset` (the training windows a search and a final run consume): one
+    epoch of variable-length windows on real PTB rows is one exact pass, in order."""
     batched = ptb.batchify(real_ptb.valid, 16)
-    rng = np.random.default_rng(0)
-    windows = list(ptb.variable_length_windows(batched, 35, rng))
-    xs = np.concatenate([x for x, _, _ in windows], axis=1)
-    ys = np.concatenate([y for _, y, _ in windows], axis=1)
-    np.testing.assert_array_equal(xs, batched[:, :xs.shape[1]])
-    np.testing.assert_array_equal(ys, batched[:, 1:xs.shape[1] + 1])
-    assert xs.shape[1] >= batched.shape[1] - 3
-    lengths = np.array([x.shape[1] for x, _, _ in windows[:-1]])
-    assert lengths.min() >= 7 and lengths.max() <= 45   # 17.5 - 10 and 35 + 10 after int()
-    assert abs(lengths.mean() - (0.95 * 35 + 0.05 * 17.5)) < 2.0
-    np.testing.assert_allclose([s for _, _, s in windows], [x.shape[1] / 35 for x, _, _ in windows])
+    steps = lm_pipeline.train_steps_per_epoch(batched.shape[1], 35, True)
+    windows = _windows(lm_pipeline.train_dataset(batched, 35, True, seed=0).take(steps))
+    xs = np.concatenate([w[:, :-1] for w in windows], axis=1)
+    ys = np.concatenate([w[:, 1:] for w in windows], axis=1)
+    np.testing.assert_array_equal(xs, batched[:, :-1])
+    np.testing.assert_array_equal(ys, batched[:, 1:])
+    lengths = np.array([w.shape[1] - 1 for w in windows])
+    assert lengths.min() >= 7 and lengths.max() <= 46   # 17.5 - 10 and 35 + 10, +-1 % rescale

@@ -61,9 +61,12 @@ def test_search_runs_resumes_after_kill_and_stops_on_nan(cifar10_dir, tmp_path):
     arch = json.load(open(os.path.join(out, "arch.json")))
     assert arch["search_space"] == "micro"
     assert len(arch["tokens"].split()) == 16 and len(arch["normal"]) == 2
-    assert 0.0 <= arch["reward"] <= 1.0
     assert {"controller_mean_reward", "random_mean_reward"} <= set(arch["derive"])
-    kinds = {json.loads(line)["kind"] for line in open(os.path.join(out, "archs.jsonl"))}
+    logged = [json.loads(line) for line in open(os.path.join(out, "archs.jsonl"))]
+    kinds = {row["kind"] for row in logged}
+    # arch.json holds the best of the derive candidates (not merely a number in [0, 1]).
+    best = max((r for r in logged if r["kind"] == "derive"), key=lambda r: r["reward"])
+    assert (arch["tokens"], arch["reward"]) == (best["tokens"], best["reward"])
     assert {"controller", "epoch_sample", "derive", "derive_random"} <= kinds
     assert os.listdir(os.path.join(out, "tensorboard"))
     assert os.path.exists(os.path.join(out, "ckpt", "ckpt-3.index"))

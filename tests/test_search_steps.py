@@ -101,3 +101,91 @@ def test_planted_reward_drives_the_op_share_to_the_tanh_limit():
     assert start < 0.1                                           # ~0.03 at the initial bias
     assert 0.85 * bound < end < bound + 4 * sigma, (start, end, bound)
     np.testing.assert_allclose(ctrl.b_soft.numpy()[0, :2], [10.0, 10.0])   # pinned
+
+
+# ---- macro: the skip penalty is part of the loss the compiled step differentiates ------------
+
+class SkipRateChild(keras.Model):
+    """No weights: "predicts" the share of skip bits that are on in a macro arch ``[L, L]``."""
+
+    def __init__(self, num_layers: int, **kwargs):
+        super().__init__(**kwargs)
+        self.possible = num_layers * (num_layers - 1) // 2
+
+    def call(self, images, arch, training=False):
+        on = tf.reduce_sum(tf.cast(arch[:, 1:], tf.float32))
+        return on / self.possible + 0.0 * tf.reduce_sum(images)
+
+
+def test_macro_controller_step_loss_and_gradient_include_the_skip_penalty():
+    """`SearchSteps.controller_sample` (compiled, as the search loop calls it) on the macro
+    controller built by `MacroSpace` from a `MacroConfig`: its loss and the gradient it
+    accumulates must be those of ``-log p (R - b) + skip_weight * KL`` (docs/enas_reference.md
+    §2.2, §2.5), with log p, the entropy and KL from the NumPy replay (macro_replay.py) and the
+    gradient checked by central finite differences of that float64 replay along random
+    directions. Dropping the penalty from the compiled loss changes both by far more than the
+    tolerances (asserted below)."""
+    from macro_replay import WEIGHT_NAMES, replay, weights_of
+    from enas_tf2.search_space.macro.config import MacroConfig
+    from enas_tf2.search_space.macro.space import MacroSpace
+
+    keras.utils.set_random_seed(5)
+    layers, target, weight, ew, bl_dec, b0 = 4, 0.4, 0.8, 0.01, 0.9, 0.3
+    cfg = ControllerConfig(lstm_size=8, init_range=0.6, temperature=2.0, tanh_constant=1.5,
+                           entropy_weight=ew, bl_dec=bl_dec, num_aggregate=1)
+    ctrl = MacroSpace(MacroConfig(num_layers=layers, out_filters=4, skip_target=target,
+                                  skip_weight=weight)).build_controller(cfg)
+    assert (ctrl.skip_target, ctrl.skip_weight) == (target, weight)
+    optimizer = reinforce.make_optimizer(cfg)
+    optimizer.build(ctrl.trainable_variables)
+    steps = SearchSteps(tf.distribute.get_strategy(), ShareTask(), SkipRateChild(layers), ctrl,
+                        keras.optimizers.SGD(), optimizer,
+                        GradientAccumulator(ctrl.trainable_variables), tf.Variable(b0),
+                        tf.Variable(0, dtype=tf.int64), cfg, OptimizerConfig(), run_seed=0)
+    batches = iter(tf.data.Dataset.from_tensors(tf.zeros([1, 2, 2, 3])).repeat())
+    w = weights_of(ctrl)
+    assert sorted(w) == sorted(WEIGHT_NAMES)
+
+    out = steps.controller_sample(batches, seed_for(CONTROLLER_STREAM, 0, 0))
+    arch = out["arch"].numpy()
+    rows = [(int(arch[i, 0]), *[int(b) for b in arch[i, 1:i + 1]]) for i in range(layers)]
+    log_prob, entropy, kl = replay(w, rows, cfg, target)
+    score = sum(sum(r[1:]) for r in rows) / (layers * (layers - 1) / 2)
+    reward = score + ew * entropy
+    baseline = b0 - (1 - bl_dec) * (b0 - reward)
+    advantage = reward - baseline
+    expected_loss = -log_prob * advantage + weight * kl
+    assert float(out["score"]) == pytest.approx(score, abs=1e-7)
+    assert float(out["reward"]) == pytest.approx(reward, abs=1e-5)
+    assert float(out["baseline"]) == pytest.approx(baseline, abs=1e-5)
+    assert float(out["log_prob"]) == pytest.approx(log_prob, abs=1e-4)
+    assert weight * kl > 0.05                       # the penalty is far from negligible here
+    assert float(out["loss"]) == pytest.approx(expected_loss, abs=1e-4)
+
+    # The accumulated gradient (what controller_apply averages and applies) against central
+    # differences of the float64 loss, element by element, the sampled arch and the advantage
+    # held fixed.
+    def numeric_gradient(fn):
+        grads, eps = {}, 1e-6
+        for name, value in w.items():
+            grad = np.zeros_like(value)
+            for index in np.ndindex(value.shape):
+                plus, minus = dict(w), dict(w)
+                plus[name], minus[name] = value.copy(), value.copy()
+                plus[name][index] += eps
+                minus[name][index] -= eps
+                grad[index] = (fn(plus) - fn(minus)) / (2 * eps)
+            grads[name] = grad
+        return grads
+
+    expected = numeric_gradient(lambda ws: -replay(ws, rows, cfg, target)[0] * advantage
+                                + weight * replay(ws, rows, cfg, target)[2])
+    penalty = numeric_gradient(lambda ws: weight * replay(ws, rows, cfg, target)[2])
+    assert float(steps.accumulator.count) == 1.0
+    got = {v.path.split("/")[-1]: g.numpy()
+           for v, g in zip(ctrl.trainable_variables, steps.accumulator.mean())}
+    flat = lambda grads: np.concatenate([grads[k].ravel() for k in WEIGHT_NAMES])  # noqa: E731
+    error = np.linalg.norm(flat(got) - flat(expected))
+    assert error < 1e-4 * np.linalg.norm(flat(expected)), error
+    # Without the penalty the step's gradient would be off by the penalty's own gradient.
+    assert np.linalg.norm(flat(penalty)) > 100 * 1e-4 * np.linalg.norm(flat(expected))

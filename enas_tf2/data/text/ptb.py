@@ -1,15 +1,16 @@
-"""Penn Treebank reader and the language-model batch layouts (docs/enas_reference.md §5.2).
+"""Penn Treebank reader, the row layout and enas_lm's window length (docs/enas_reference.md §5.2).
 
 The corpus is a 1-D stream of word ids; `batchify` cuts it into ``batch_size`` parallel rows, and
-BPTT windows walk along the rows, each target being the next word. Training uses enas_lm's
-variable-length windows; evaluation uses fixed windows.
+BPTT windows walk along the rows, each target being the next word. The windows themselves are cut
+by `lm_pipeline` (training: enas_lm's variable lengths from `sample_window_length`; evaluation:
+fixed windows).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Dict, Iterator, List, Tuple
+from typing import Dict, List
 
 import numpy as np
 
@@ -21,9 +22,6 @@ SPLIT_FILES = {"train": "ptb.train.txt", "valid": "ptb.valid.txt", "test": "ptb.
 LONG_WINDOW_PROB = 0.95
 LENGTH_STDDEV = 5.0
 MAX_EXTRA_LENGTH = 20
-# enas_lm ends the epoch once a window ends within this many ids of a row's last id, rather than
-# emitting a last window of one or two ids.
-EPOCH_END_MARGIN = 3
 
 
 @dataclasses.dataclass
@@ -98,16 +96,6 @@ def batchify(ids: np.ndarray, batch_size: int) -> np.ndarray:
     return ids[:batch_size * length].reshape(batch_size, length)
 
 
-def fixed_windows(batched: np.ndarray, bptt: int) -> Iterator[Tuple[np.ndarray, np.ndarray]]:
-    """Yields ``(x, y)`` windows of ``bptt`` steps, ``y`` shifted by one id, for
-    ``(T - 1) // bptt`` windows (the ragged tail is skipped, as in enas_lm's evaluation)."""
-    if bptt <= 0:
-        raise EnasError(f"bptt must be positive, got {bptt}")
-    for i in range((batched.shape[1] - 1) // bptt):
-        start = i * bptt
-        yield batched[:, start:start + bptt], batched[:, start + 1:start + bptt + 1]
-
-
 def sample_window_length(bptt: int, rng: np.random.Generator) -> int:
     """One enas_lm window length before the end-of-data cap: base ``bptt`` with probability 0.95
     else ``bptt / 2``; a normal sample around it (stddev 5, redrawn beyond 2 stddev as
@@ -118,25 +106,3 @@ def sample_window_length(bptt: int, rng: np.random.Generator) -> int:
         if abs(value - base) <= 2 * LENGTH_STDDEV:
             break
     return max(1, min(int(value), bptt + MAX_EXTRA_LENGTH))
-
-
-def variable_length_windows(batched: np.ndarray, bptt: int, rng: np.random.Generator
-                            ) -> Iterator[Tuple[np.ndarray, np.ndarray, float]]:
-    """Yields one epoch of enas_lm training windows ``(x, y, lr_scale)``.
-
-    Each window's length comes from `sample_window_length`, further capped so the targets stay
-    inside the rows; ``lr_scale = len / bptt`` (enas_lm multiplies the learning rate by it so that
-    longer windows take proportionally larger steps). The epoch ends after the window that reaches
-    within 3 ids of the row end (enas_lm's reset rule); the caller resets the carried state then.
-    """
-    if bptt <= 0:
-        raise EnasError(f"bptt must be positive, got {bptt}")
-    row_length = batched.shape[1]
-    start = 0
-    while start < row_length - 1:
-        length = min(sample_window_length(bptt, rng), row_length - start - 1)
-        end = start + length
-        yield batched[:, start:end], batched[:, start + 1:end + 1], length / bptt
-        if end >= row_length - EPOCH_END_MARGIN:
-            return
-        start = end
