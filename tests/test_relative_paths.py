@@ -49,7 +49,8 @@ def _kill_after_checkpoint(module, args, cwd, folder):
     return seen
 
 
-@pytest.mark.parametrize("output_dir", ["runs/cnn", "./runs/cnn"])
+@pytest.mark.parametrize("output_dir", ["runs/cnn", pytest.param("./runs/cnn",
+                                                                   marks=pytest.mark.slow)])
 def test_cnn_search_killed_and_rerun_with_a_relative_folder_resumes(cifar10_dir, tmp_path,
                                                                     output_dir):
     work = tmp_path / "work"
@@ -78,6 +79,7 @@ def test_ptb_search_killed_and_rerun_with_a_relative_folder_resumes(ptb_dir, tmp
     assert (work / "runs" / "ptb" / "arch.json").exists()
 
 
+@pytest.mark.slow   # nine console-script processes: about 4 min on a busy 2-core host
 def test_final_export_predict_and_arch_from_other_folders(cifar10_dir, flowers_dir, tmp_path):
     """A search and a final run started in work/, then analysed from elsewhere with relative
     paths; every command that only reads leaves the run folders byte-identical."""
