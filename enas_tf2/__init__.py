@@ -43,5 +43,8 @@ def __dir__():
 def __getattr__(name):
     if name in _API:
         import importlib
+
+        from enas_tf2.quiet_import import import_tensorflow
+        import_tensorflow()   # its C++ start-up lines (printed twice) would bury a notebook's output
         return getattr(importlib.import_module(f"enas_tf2.{_API[name]}"), name)
     raise AttributeError(f"module 'enas_tf2' has no attribute {name!r}")

@@ -46,26 +46,28 @@ class FinalResult:
 @contextlib.contextmanager
 def _progress(verbose: int) -> Iterator[None]:
     """What a call shows, as Keras ``fit``'s `verbose`: 0 warnings only; 1 (default) the run's
-    timestamped progress lines; 2 also TensorFlow's start-up lines. With 1 or 2 and no handler
-    configured for the ``enas_tf2`` logger (a notebook), one on stdout is added for the call;
-    logging set up by the caller (or the command-line tools) is left as it is."""
-    from enas_tf2.quiet_import import import_tensorflow
-    import_tensorflow(show_startup=verbose >= 2)
+    timestamped progress lines. With no handler on the ``enas_tf2`` logger (a notebook), one on
+    stdout is added for the call; a handler the caller (or a command-line tool) put there is
+    left as it is. (TensorFlow's start-up lines are muted when ``enas_tf2`` first imports it.)"""
     logger = logging.getLogger("enas_tf2")
-    handler, level = None, logger.level
+    handler, level, propagate = None, logger.level, logger.propagate
     if verbose <= 0:
         logger.setLevel(logging.WARNING)
-    elif not logger.handlers and not logging.getLogger().handlers:
+    elif not logger.handlers:
+        # Its own handler (not the root's, which absl or TensorFlow may have set to another
+        # format or level), for this call only.
         handler = logging.StreamHandler(sys.stdout)
         handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
+        logger.propagate = False
     try:
         yield
     finally:
         if handler is not None:
             logger.removeHandler(handler)
         logger.setLevel(level)
+        logger.propagate = propagate
 
 
 def _absolute_data_path(cfg: ExperimentConfig) -> ExperimentConfig:
@@ -169,7 +171,7 @@ def search(cfg: ExperimentConfig, data=None, derive_only: bool = False,
       data: your own datasets instead of ``cfg.data.data_path``: an `ImageDatasets` (train and
         validation `tf.data.Dataset`s, see `data/images/user_datasets.py`) for image spaces.
       derive_only: derive from the newest checkpoint without training.
-      verbose: 0 warnings only, 1 progress lines (default), 2 also TensorFlow's start-up lines.
+      verbose: 0 warnings only, 1 progress lines (default).
 
     Every run starts with the pre-flight (`training/preflight.py`; off with
     ``cfg.run.preflight=False``). With ``cfg.run.dry_run`` only the pre-flight runs, in a

@@ -1,9 +1,10 @@
 """Importing TensorFlow without its C++ start-up lines (CUDA probing on CPU hosts, oneDNN and
 CPU-feature notices), which TensorFlow prints twice and before any log level applies.
 
-The command-line tools and the Python API both import TensorFlow through `import_tensorflow`, so
-a notebook shows the run's progress, not a page of start-up noise; ``show_startup=True`` (the
-tools' ``--verbosity``, the API's ``verbose=2``) lets the lines through.
+The command-line tools and the Python API (``enas_tf2.search`` and the other names the package
+loads on first use) both import TensorFlow through `import_tensorflow`, so a notebook shows the
+run's progress, not a page of start-up noise; ``show_startup=True`` (the tools' ``--verbosity``)
+lets the lines through.
 """
 
 from __future__ import annotations

@@ -23,7 +23,8 @@ F.DEFINE_string("config", None, "Preset to start from (flags override its fields
                 "Default: cifar10_<search_for>_search.")
 F.DEFINE_enum("search_for", "micro", ["micro", "macro"],
               "Search space: 'micro' (normal + reduction cells) or 'macro' (whole network).")
-F.DEFINE_string("output_dir", "runs/micro_search", "Run folder: checkpoints, logs, arch.json.")
+F.DEFINE_string("output_dir", "runs/cifar10_micro_search", "Run folder: checkpoints, logs, "
+                "arch.json.")
 F.DEFINE_bool("reset_output_dir", False, "Delete --output_dir first. Without it a rerun RESUMES.")
 F.DEFINE_string("child_fixed_arc", None,
                 "Train this architecture from scratch (original token string) instead of searching.")

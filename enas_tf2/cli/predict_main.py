@@ -17,6 +17,8 @@ words after each line instead. ``--json`` prints one JSON list instead. Also run
 from __future__ import annotations
 
 import json
+import os
+import sys
 
 from absl import flags as absl_flags
 
@@ -105,6 +107,14 @@ def _predict_text(files) -> str:
     return format_perplexity(scores, total)
 
 
+def _print_warnings(model_dir: str) -> None:
+    """The trained run's health warnings the export carries (predictions still follow)."""
+    from enas_tf2.report.run_folder import read_json_file
+    obj = read_json_file(os.path.join(model_dir, "warnings.json"), "warnings file")
+    for text in (obj.get("warnings") or []) if isinstance(obj, dict) else []:
+        print(f"warning: {text}", file=sys.stderr)
+
+
 def main(argv) -> None:
     """Predicts the image files (or scores the text) given as arguments."""
     inputs = argv[1:]
@@ -120,6 +130,7 @@ def main(argv) -> None:
     from enas_tf2.export.predictor import Predictor, check_export_dir
 
     check_export_dir(FLAGS.model_dir)
+    _print_warnings(FLAGS.model_dir)
     if is_lm_export(FLAGS.model_dir):
         print(_predict_text(inputs))
         return

@@ -77,12 +77,13 @@ _bool("child_variable_bptt", True, "enas_lm's random training window lengths (35
       "windows.")
 
 # ---- outer loop ----------------------------------------------------------------------------------
-_int("num_epochs", 150, "Epochs to train (one epoch = one pass over the training stream).")
+_int("num_epochs", 600, "Epochs to train (one epoch = one pass over the training stream); "
+     "final runs: ptb_rnn_final's 3000.")
 _int("log_every", 100, "Log a progress line every N steps.")
 _int("steps_per_loop", 10, "Training steps run inside one compiled call.")
 _int("eval_every_epochs", 1, "Evaluate every N epochs.")
 _int("derive_num_samples", 100, "Cells sampled and scored to derive arch.json.")
-_int("derive_eval_batches", 1, "Validation batches every derive candidate (and as many random "
+_int("derive_eval_batches", 5, "Validation batches every derive candidate (and as many random "
      "cells) is scored on.")
 _int("max_steps_per_epoch", 0, "Cap on training windows per epoch (0 = a full pass); for smoke "
      "runs.")

@@ -237,3 +237,14 @@ def ptb_rnn_final() -> ExperimentConfig:
     """enas_lm final training: the published 8-node cell at hidden 800, batch 64, SGD lr 20 with
     clip 0.25 and NT-ASGD-style averaging, 3000 epochs (enas_lm's value)."""
     return _ptb(search=False)
+
+
+@register_preset("ptb_rnn_final_cpu", smoke_ptb)
+def ptb_rnn_final_cpu() -> ExperimentConfig:
+    """The enas_lm final-training recipe sized for a 2-core CPU, next to `ptb_rnn_search_cpu`:
+    hidden 64, batch 64, 10 epochs of 200 windows, capped evaluation (the cell comes from
+    ``--arch_json``/``--child_fixed_arc``, default the published one)."""
+    return _replace(_ptb(search=False), space_config={"embed_size": 64, "hidden_size": 64},
+                    data={"batch_size": 64, "eval_batch_size": 64},
+                    run={"output_dir": "runs/ptb_rnn_final_cpu", "num_epochs": 10,
+                         "max_steps_per_epoch": 200, "max_eval_batches": 20, "log_every": 50})

@@ -34,6 +34,7 @@ KERAS_FILE = "model.keras"
 ARCH_FILE = "arch.json"
 LABELS_FILE = "labels.json"
 PREPROCESSING_FILE = "preprocessing.json"
+WARNINGS_FILE = "warnings.json"   # health warnings of the trained run (absent when none)
 
 
 def _serving_functions(run: TrainedRun):
@@ -126,8 +127,19 @@ def export_run(train_dir: str, export_dir: str, overwrite: bool = False):
         run = load_lm_run(train_dir)
         _prepare_export_dir(export_dir, overwrite)
         export_lm(run, export_dir)
-        return run
-    run = load_trained_run(train_dir)
-    _prepare_export_dir(export_dir, overwrite)
-    export_trained(run, export_dir)
+    else:
+        run = load_trained_run(train_dir)
+        _prepare_export_dir(export_dir, overwrite)
+        export_trained(run, export_dir)
+    _copy_warnings(train_dir, export_dir)
     return run
+
+
+def _copy_warnings(train_dir: str, export_dir: str) -> None:
+    """The run's health warnings (``result.json``'s ``warnings``, e.g. a network that learned
+    nothing) travel with the model as ``warnings.json``: `enas-predict` prints them."""
+    from enas_tf2.report.run_folder import read_json_file
+    result = read_json_file(os.path.join(train_dir, "result.json"), "result file")
+    warnings = result.get("warnings") if isinstance(result, dict) else None
+    if warnings:
+        write_json(os.path.join(export_dir, WARNINGS_FILE), {"warnings": list(warnings)})

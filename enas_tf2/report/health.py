@@ -125,6 +125,16 @@ def rewards_flat(rewards: Sequence[Optional[float]], min_std: float = FLAT_REWAR
         f"REINFORCE has no signal, check the child trains and --valid_size is large enough")
 
 
+def chance_of(score: str, facts: dict) -> Optional[float]:
+    """The training metric of a model that guesses: 1/classes for accuracy, the vocabulary size
+    for perplexity (`facts` holds ``num_classes`` / ``vocab_size``); None when unknown."""
+    if score == "accuracy" and facts.get("num_classes"):
+        return 1.0 / float(facts["num_classes"])
+    if score == "perplexity" and facts.get("vocab_size"):
+        return float(facts["vocab_size"])
+    return None
+
+
 def child_at_chance(train_metric: Sequence[Optional[float]], chance: Optional[float],
                     higher_is_better: bool = True, margin: float = CHANCE_MARGIN,
                     epochs: int = CHANCE_EPOCHS) -> Optional[HealthWarning]:

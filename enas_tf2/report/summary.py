@@ -138,11 +138,7 @@ class SearchSummary:
 
     def chance(self) -> Optional[float]:
         """The training metric of a model that guesses: 1/classes, or the vocabulary size."""
-        if self.task["score"] == "accuracy" and self.task.get("num_classes"):
-            return 1.0 / float(self.task["num_classes"])
-        if self.task["score"] == "perplexity" and self.task.get("vocab_size"):
-            return float(self.task["vocab_size"])
-        return None
+        return health.chance_of(self.task["score"], self.task)
 
     def _health(self) -> List[health.HealthWarning]:
         last_ops = self.op_hist[max(self.op_hist)] if self.op_hist else {}

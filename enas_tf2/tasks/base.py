@@ -40,7 +40,7 @@ the next sequential validation batch. An epoch is one pass over the training str
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, Dict, Optional, Protocol, Tuple, runtime_checkable
+from typing import Any, Callable, Dict, List, Optional, Protocol, Tuple, runtime_checkable
 
 import tensorflow as tf
 
@@ -178,6 +178,10 @@ class Task(Protocol):
 
     def observe_validation(self, score: float) -> bool:
         """Called once after each validation pass of final training with its score."""
+
+    # Names of what the training loss adds up (e.g. ``["cross-entropy", "0.0001 x L2 ..."]``),
+    # filled when the loss is traced; the loops say it once before the first loss line.
+    loss_terms: List[str]
 
     def checkpoint_items(self) -> Dict[str, Any]:
         """Trackables the task owns that must be saved with the run (e.g. an averager)."""

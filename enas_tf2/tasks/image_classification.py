@@ -62,6 +62,7 @@ class ImageClassificationTask:
         self.optim = optim
         self.inputs = inputs
         self.global_batch = data.batch_size
+        self.loss_terms = ["cross-entropy"]
 
     # ---- input ---------------------------------------------------------------------------------
     def build_data(self, num_replicas: int) -> DataBundle:
@@ -152,8 +153,13 @@ class ImageClassificationTask:
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
         logits, aux_logits = split_outputs(forward(images, training=True))
         loss = self._ce(labels, logits)
+        # What the logged loss holds (recorded when traced, read by the loops' first log line).
+        self.loss_terms = ["cross-entropy"]
         if aux_logits is not None:
             loss += self.optim.aux_weight * self._ce(labels, aux_logits)
+            self.loss_terms.append(f"{self.optim.aux_weight:g} x aux-head cross-entropy")
+        if self.optim.l2_reg:
+            self.loss_terms.append(f"{self.optim.l2_reg:g} x L2 of the weights")
         l2 = tf.add_n([tf.reduce_sum(tf.square(tf.cast(v, tf.float32))) for v in variables])
         total = loss + self.optim.l2_reg * l2 / replicas
         return total, classification_stats(logits, labels)

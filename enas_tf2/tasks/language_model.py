@@ -89,6 +89,7 @@ class LanguageModelTask:
                             f"set the optimizer's l2_reg to 0 (got {optim.l2_reg})")
         self.data = data
         self.optim = optim
+        self.loss_terms = ["cross-entropy"]
         self.carry_eval_state = bool(final if carry_eval_state is None else carry_eval_state)
         self.average_weights = bool(final if average_weights is None else average_weights)
         self.averaging_patience = int(averaging_patience)
@@ -200,8 +201,11 @@ class LanguageModelTask:
         steps = tf.cast(tf.shape(targets)[1], tf.float32)
         loss = nll_sum / (float(self._global_batch) * steps)
         losses = self._model.losses
+        self.loss_terms = ["cross-entropy"]   # what the logged loss holds (see train_phase)
         if losses:
             loss += tf.add_n(losses) / float(self._replicas)
+            self.loss_terms.append("the cell's penalties (weight decay, activation and "
+                                   "slowness regularisers)")
         return loss, {"nll_sum": nll_sum, "tokens": tf.cast(tf.size(nll), tf.float32)}
 
     def eval_stats(self, forward, batch: Any) -> Dict[str, tf.Tensor]:

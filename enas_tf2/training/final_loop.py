@@ -14,6 +14,7 @@ config, task, data facts, parameter count), `ckpt/` (all state, for resume) and 
 from __future__ import annotations
 
 import dataclasses
+import os
 
 import keras
 import numpy as np
@@ -139,7 +140,7 @@ class FinalLoop:
         record = train_phase(chunk, self.steps.metrics, spec, log=self.log,
                              task_metrics=self.task.metrics,
                              global_step=lambda: int(self.step.numpy()), lr_fn=self.lr_fn,
-                             resume=self.resume,
+                             resume=self.resume, loss_terms=lambda: self.task.loss_terms,
                              after_chunk=lambda n: self.saver.after_steps(
                                  n, f"epoch {epoch + 1}, step {self.resume.steps_done}"))
         if (epoch + 1) % cfg.eval_every_epochs == 0 or epoch + 1 == cfg.num_epochs:
@@ -171,6 +172,18 @@ class FinalLoop:
                    eval_keys=(f"valid_{self.short}", f"test_{self.short}"))
         return self._finish()
 
+    def _learned_nothing(self) -> str:
+        """The search report's at-chance check on this run's per-epoch training metric (accuracy
+        near 1/classes, perplexity near the vocabulary size): a warning text, or ""."""
+        from enas_tf2.json_file import read_jsonl
+        from enas_tf2.report.health import chance_of, child_at_chance
+        metrics = self.task.metrics
+        rows = read_jsonl(os.path.join(self.ctx.output_dir, "progress.jsonl"))
+        values = [r.get(f"child_{self.short}") for r in rows if isinstance(r, dict)]
+        chance = chance_of(metrics.score, dataclasses.asdict(self.data.input_spec))
+        found = child_at_chance(values, chance, metrics.higher_is_better)
+        return found.message.replace("the child's", "the network's") if found else ""
+
     def _finish(self) -> dict:
         result = {"epochs": int(self.epoch.numpy()), "num_params": self.num_params}
         chosen = self.dist_valid is not None and self.best.latest
@@ -184,6 +197,10 @@ class FinalLoop:
             else:
                 with self.task.eval_weights():
                     result[f"test_{self.short}"] = self._score(self.dist_test)
+        warning = self._learned_nothing()
+        if warning:
+            result["warnings"] = [warning]
+            self.log.info(f"warning: {warning}")
         path = self.ctx.write_json("result.json", result) if self.ctx.is_chief else None
         self.log.info(f"final result: {result}" + (f" (written to {path})" if path else ""))
         return result

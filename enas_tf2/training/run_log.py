@@ -57,6 +57,7 @@ class RunLog:
         self._writer = None
         self._tty = sys.stderr.isatty()
         self.archs_rows = 0          # rows in archs.jsonl (saved with each checkpoint)
+        self._said = set()           # keys of `once` lines already logged
         if is_chief:
             # Rows written after the restored checkpoint are written again by the resumed run:
             # epochs past it, and the derive rows (derive runs again at the end).
@@ -78,6 +79,12 @@ class RunLog:
         if self._tty:
             sys.stderr.write("\r\033[K")  # clear a progress bar drawn on this line
         LOGGER.info(message)
+
+    def once(self, key: str, message: str) -> None:
+        """`info(message)` the first time `key` is given in this run (e.g. what the loss holds)."""
+        if key not in self._said:
+            self._said.add(key)
+            self.info(message)
 
     def bar(self, text: str) -> None:
         """Redraws a one-line progress bar when stderr is a terminal (no-op otherwise)."""

@@ -105,7 +105,7 @@ class SearchLoop:
         return train_phase(run_chunk, st.steps.metrics, spec, log=self.log,
                            task_metrics=self.task.metrics,
                            global_step=lambda: int(st.step.numpy()), lr_fn=st.lr_fn,
-                           resume=st.resume,
+                           resume=st.resume, loss_terms=lambda: self.task.loss_terms,
                            after_chunk=lambda n: self.saver.after_steps(
                                n, f"epoch {epoch + 1}, step {st.resume.steps_done}"))
 
@@ -158,7 +158,7 @@ class SearchLoop:
                     f"epoch {epoch + 1} controller step {update + 1}/{ccfg.train_steps} "
                     f"reward {np.mean(rewards[-ccfg.num_aggregate:]):.4f} "
                     f"baseline {float(st.baseline.numpy()):.4f} "
-                    f"entropy {np.mean(entropies[-ccfg.num_aggregate:]):.3f} |g| {grad_norm:.4f} "
+                    f"entropy {np.mean(entropies[-ccfg.num_aggregate:]):.3f} |g| {grad_norm:.3g} "
                     f"ops: {shares}")
         self.log.archs(records)
         self.log.scalars(int(st.step.numpy()), {"reward": np.mean(rewards),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Callable, Dict, Optional
+from typing import Callable, Dict, Optional, Sequence
 
 from enas_tf2.errors import EnasError
 from enas_tf2.tasks.base import TaskMetrics
@@ -35,11 +35,14 @@ class PhaseSpec:
 def train_phase(run_chunk: Callable[[int], None], metrics: StepMetrics, spec: PhaseSpec, *,
                 log: RunLog, task_metrics: TaskMetrics, global_step: Callable[[], int],
                 lr_fn: Callable[[], float], resume: ResumePoint,
-                after_chunk: Optional[Callable[[int], object]] = None) -> Dict[str, float]:
+                after_chunk: Optional[Callable[[int], object]] = None,
+                loss_terms: Callable[[], Sequence[str]] = tuple) -> Dict[str, float]:
     """Runs the epoch's `spec.steps` steps from ``resume.epoch_step`` on (a resumed epoch
     continues where its checkpoint stood) and returns the epoch's mean loss and metric and its
     throughput. `after_chunk(n)` runs after every compiled chunk of ``n`` steps, once the
     position and totals in `resume` are up to date (the mid-epoch checkpoint hook).
+    `loss_terms()` (the task's, known once its loss is traced) names what the logged loss holds:
+    said once per run, before the first loss line, when it is more than the cross-entropy.
 
     A non-finite loss stops the run with an `EnasError` BEFORE anything is saved, so the last good
     checkpoint stays.
@@ -58,6 +61,9 @@ def train_phase(run_chunk: Callable[[int], None], metrics: StepMetrics, spec: Ph
             log.bar(f"epoch {spec.epoch + 1} {tag} {done}/{spec.steps} "
                     f"{meter.examples_per_s:.0f} {unit}/s")
         else:
+            terms = list(loss_terms())
+            if len(terms) > 1:
+                log.once(f"{tag} loss terms", f"the logged {tag} loss is {' + '.join(terms)}")
             _log_interval(metrics.read_and_reset(), spec, done, log, meter, task_metrics,
                           global_step, lr_fn, resume)
         if after_chunk is not None:

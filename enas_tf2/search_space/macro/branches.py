@@ -7,8 +7,9 @@ Every branch starts with its OWN 1x1 conv (F -> F) + BN + ReLU, then:
 * separable kxk (ops 1, 3): depthwise kxk, pointwise 1x1 F -> F, BN, ReLU;
 * pools (ops 4, 5): 3x3 average / max pool, stride 1, SAME.
 
-BN uses batch statistics (eps 1e-5; the original's eps 1e-3 belongs to its masked BN, which
-only the unused per-channel-block encoding builds). The forward returns the residuals the
+BN uses batch statistics with eps 1e-5 everywhere. This deviates from the original in one place:
+its search-mode conv branches use eps 1e-3 in the BN after the kxk op (docs/enas_reference.md
+§1.1, "BN(eps 1e-3)"); the eps changes only channels whose batch variance is near 1e-3. The forward returns the residuals the
 hand-written backward needs; nothing is recomputed except the max pool, whose gradient needs the
 forward pool output on a direct edge to get oneDNN's fast MaxPoolGrad (`layers/max_pool.py`).
 
