@@ -49,18 +49,13 @@ def _progress(verbose: int) -> Iterator[None]:
     timestamped progress lines. With no handler on the ``enas_tf2`` logger (a notebook), one on
     stdout is added for the call; a handler the caller (or a command-line tool) put there is
     left as it is. (TensorFlow's start-up lines are muted when ``enas_tf2`` first imports it.)"""
+    from enas_tf2.progress import show_progress
     logger = logging.getLogger("enas_tf2")
     handler, level, propagate = None, logger.level, logger.propagate
     if verbose <= 0:
         logger.setLevel(logging.WARNING)
-    elif not logger.handlers:
-        # Its own handler (not the root's, which absl or TensorFlow may have set to another
-        # format or level), for this call only.
-        handler = logging.StreamHandler(sys.stdout)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
-        logger.addHandler(handler)
-        logger.setLevel(logging.INFO)
-        logger.propagate = False
+    else:
+        handler = show_progress(sys.stdout)
     try:
         yield
     finally:

@@ -1,14 +1,33 @@
-"""A tiny dependency-free progress bar for long loops (conversion, training epochs).
+"""How progress reaches the user: the ``enas_tf2`` logger's timestamped lines (`show_progress`,
+used by the command-line tools and the API) and a tiny dependency-free progress bar for long
+loops (conversion, training epochs).
 
-It draws only when its stream is an interactive terminal, so logs, pipes and CI output stay clean;
-callers print their own summary line when done.
+The bar draws only when its stream is an interactive terminal, so logs, pipes and CI output stay
+clean; callers print their own summary line when done.
 """
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from typing import Optional, TextIO
+
+
+def show_progress(stream: TextIO) -> Optional[logging.Handler]:
+    """Makes the ``enas_tf2`` logger print its INFO progress lines, ``HH:MM:SS message``, on
+    `stream` through its own handler (not the root logger's, which absl or TensorFlow may have
+    set to another format or level). A handler already on the logger (the caller's own) is
+    kept. Returns the handler added, or None."""
+    logger = logging.getLogger("enas_tf2")
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    if logger.handlers:
+        return None
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+    logger.addHandler(handler)
+    return handler
 
 
 def _format_seconds(seconds: float) -> str:

@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 import errno
-import logging
 import os
 import sys
 import textwrap
@@ -103,13 +102,8 @@ def import_tensorflow():
 
 def setup_progress_logging() -> None:
     """Timestamped enas_tf2 progress lines on stderr (TensorFlow's INFO lines stay hidden)."""
-    logger = logging.getLogger("enas_tf2")
-    if not logger.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
-        logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    logger.propagate = False
+    from enas_tf2.progress import show_progress
+    show_progress(sys.stderr)
     # absl's default verbosity is INFO, which lets TensorFlow's checkpoint INFO lines through.
     absl_logging.set_verbosity(absl_logging.WARNING)
 

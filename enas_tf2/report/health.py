@@ -153,7 +153,7 @@ def child_at_chance(train_metric: Sequence[Optional[float]], chance: Optional[fl
         "child_at_chance",
         f"the child's training metric stays at chance: {', '.join(f'{v:.3f}' for v in last)} "
         f"in the last {len(last)} epoch(s) vs chance {chance:.3g}; train longer or check the data "
-        f"and --child_lr_max")
+        f"and the learning rate (--child_lr_max; enas-ptb: --child_lr)")
 
 
 def check_search(*, entropies, op_counts, skip_rate, rewards, train_metric, chance,

@@ -39,7 +39,7 @@ def make_strategy(name: str, num_cpu_devices: int = 0) -> tf.distribute.Strategy
     if name == "multi_worker":
         if not os.environ.get("TF_CONFIG"):
             raise EnasError("--strategy=multi_worker needs the TF_CONFIG environment variable "
-                            "(cluster and task); see README 'Multi-worker'")
+                            "(cluster and task); see docs/running.md, 'Several GPUs or machines'")
         try:
             json.loads(os.environ["TF_CONFIG"])
         except ValueError as err:
