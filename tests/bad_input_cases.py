@@ -221,7 +221,7 @@ def in_use(env):
     folder = env.copy_final_run("busy")
     sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
     env.cleanups += [sleeper.kill, sleeper.wait]
-    from enas_tf2.training.run_lock import process_start_ticks
+    from enas_tf2.runs.run_lock import process_start_ticks
     env.write(os.path.join("busy", "run.lock"), json.dumps({
         "pid": sleeper.pid, "host": socket.gethostname(),
         "start_ticks": process_start_ticks(sleeper.pid), "started": time.time(),

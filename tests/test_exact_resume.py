@@ -19,7 +19,7 @@ import tensorflow as tf
 
 import enas_tf2
 from enas_tf2.configs.base import DataConfig
-from enas_tf2.training import resume_point
+from enas_tf2.runs import resume_point
 
 TIMING = ("seconds", "img_per_s", "tok_per_s")
 

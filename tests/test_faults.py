@@ -16,7 +16,7 @@ import pytest
 from enas_tf2 import api
 from enas_tf2.configs.presets import get_preset
 from enas_tf2.errors import EnasError
-from enas_tf2.training import checkpointing
+from enas_tf2.runs import checkpointing
 
 # Two nodes per cell (normal cell, then reduction cell): quick to build and trace.
 ARCH = "0 1 1 0 2 4 0 2 1 2 1 0 0 2 1 1"

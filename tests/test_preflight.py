@@ -9,7 +9,7 @@ import pytest
 
 from enas_tf2 import api
 from enas_tf2.configs.base import RunConfig, ControllerConfig
-from enas_tf2.training.memory_probe import INPUT_BUFFER_BATCHES, MemoryFit, probe_batches
+from enas_tf2.runs.memory_probe import INPUT_BUFFER_BATCHES, MemoryFit, probe_batches
 from enas_tf2.training.preflight import Estimate, project
 from enas_tf2.training.preflight_kinds import StepKind
 

@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 from enas_tf2.errors import EnasError
-from enas_tf2.training.checkpointing import RunCheckpoint, prepare_output_dir
+from enas_tf2.runs.checkpointing import RunCheckpoint, prepare_output_dir
 from enas_tf2.json_file import read_jsonl, write_json
 from enas_tf2.training.run_log import RunLog, format_duration
 

@@ -10,8 +10,8 @@ import time
 import pytest
 
 from enas_tf2.errors import EnasError
-from enas_tf2.training import run_signature
-from enas_tf2.training.run_lock import LOCK_FILE, RunLock, process_start_ticks
+from enas_tf2.runs import run_signature
+from enas_tf2.runs.run_lock import LOCK_FILE, RunLock, process_start_ticks
 
 
 def _sleeper():

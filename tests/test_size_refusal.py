@@ -10,7 +10,7 @@ import pytest
 
 from enas_tf2.search_space.registry import get_space
 from enas_tf2.tasks.base import ImageSpec
-from enas_tf2.training.memory_probe import MemoryFit
+from enas_tf2.runs.memory_probe import MemoryFit
 from enas_tf2.training.preflight import Estimate
 
 from cli_runner import TINY_SEARCH, error_lines, run_cli

@@ -124,7 +124,7 @@ class RunConfig:
     force: bool = False
     dry_run: bool = False
     memory_limit_gb: float = 0.0      # >0: the pre-flight allows at most this much (shared hosts)
-    # Mid-epoch checkpoints (training/resume_point.py): every N steps and/or T seconds (0 = off);
+    # Mid-epoch checkpoints (runs/resume_point.py): every N steps and/or T seconds (0 = off);
     # epoch ends always save. `deterministic` turns on TF's op determinism (exact resume on CPU).
     checkpoint_every_steps: int = 0
     checkpoint_every_seconds: float = 600.0

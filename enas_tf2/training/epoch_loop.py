@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from typing import Callable, Dict
 
-from enas_tf2.training.resume_point import IntervalSaver
+from enas_tf2.runs.resume_point import IntervalSaver
 from enas_tf2.training.run_log import RunLog
 
 

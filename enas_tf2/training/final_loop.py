@@ -25,7 +25,7 @@ from enas_tf2.search_space.base import Arch, SearchSpace
 from enas_tf2.tasks.base import Task
 from enas_tf2.training.epoch_loop import run_epochs
 from enas_tf2.training.final_steps import FinalSteps
-from enas_tf2.training.resume_point import IntervalSaver, ResumePoint
+from enas_tf2.runs.resume_point import IntervalSaver, ResumePoint
 from enas_tf2.training.run_context import RunContext
 from enas_tf2.training.train_phase import PhaseSpec, evaluate_split, train_phase
 

@@ -30,8 +30,8 @@ import tensorflow as tf
 
 from enas_tf2.errors import EnasError
 from enas_tf2.tasks.base import ImageSpec
-from enas_tf2.training import host_memory
-from enas_tf2.training.memory_probe import MemoryFit, probe_batches, probe_memory
+from enas_tf2.runs import host_memory
+from enas_tf2.runs.memory_probe import MemoryFit, probe_batches, probe_memory
 from enas_tf2.training.preflight_kinds import StepKind, final_kinds, search_kinds
 from enas_tf2.training.search_steps import CHILD_STREAM, seed_for
 from enas_tf2.training.run_log import format_duration

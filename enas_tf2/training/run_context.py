@@ -21,11 +21,11 @@ import tensorflow as tf
 
 from enas_tf2.configs.base import RunConfig
 from enas_tf2.json_file import write_json
-from enas_tf2.training.checkpointing import RunCheckpoint, prepare_output_dir
-from enas_tf2.training.run_lock import LOCK_FILE, RunLock
+from enas_tf2.runs.checkpointing import RunCheckpoint, prepare_output_dir
+from enas_tf2.runs.run_lock import LOCK_FILE, RunLock
 from enas_tf2.training.run_log import RunLog
-from enas_tf2.training.run_signature import EXPERIMENT_FILE, check_resume
-from enas_tf2.training.storage_errors import explain_storage_error, lost_worker_error
+from enas_tf2.runs.run_signature import EXPERIMENT_FILE, check_resume
+from enas_tf2.runs.storage_errors import explain_storage_error, lost_worker_error
 from enas_tf2.training.strategy import task_info
 
 LOGGER = logging.getLogger("enas_tf2")

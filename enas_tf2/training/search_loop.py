@@ -32,7 +32,7 @@ from enas_tf2.search_space.base import SearchSpace
 from enas_tf2.tasks.base import Task
 from enas_tf2.training.arch_scoring import ArchScorer
 from enas_tf2.training.epoch_loop import run_epochs
-from enas_tf2.training.resume_point import IntervalSaver
+from enas_tf2.runs.resume_point import IntervalSaver
 from enas_tf2.training.run_context import RunContext
 from enas_tf2.training.search_state import SearchState
 from enas_tf2.training.search_steps import (CHILD_STREAM, CONTROLLER_STREAM, DERIVE_STREAM,

@@ -14,7 +14,7 @@ from typing import Callable, Dict, Optional, Sequence
 
 from enas_tf2.errors import EnasError
 from enas_tf2.tasks.base import TaskMetrics
-from enas_tf2.training.resume_point import ResumePoint
+from enas_tf2.runs.resume_point import ResumePoint
 from enas_tf2.training.run_log import RateMeter, RunLog, format_duration
 from enas_tf2.training.step_metrics import StepMetrics
 

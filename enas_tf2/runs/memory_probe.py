@@ -25,7 +25,7 @@ from typing import Callable, Optional
 import numpy as np
 import tensorflow as tf
 
-from enas_tf2.training import host_memory
+from enas_tf2.runs import host_memory
 
 # Batches the input pipeline holds ahead of the step (prefetch, the parallel map's output, the
 # batch being assembled): counted on top of the network's own memory.

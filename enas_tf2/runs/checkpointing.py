@@ -24,7 +24,7 @@ from typing import Optional, Sequence
 import tensorflow as tf
 
 from enas_tf2.errors import EnasError
-from enas_tf2.training.storage_errors import explain_storage_error
+from enas_tf2.runs.storage_errors import explain_storage_error
 
 LOGGER = logging.getLogger("enas_tf2")
 
@@ -163,7 +163,8 @@ def _failure_kind(err: BaseException) -> str:
     if isinstance(err, tf.errors.NotFoundError):
         return "files missing"
     if isinstance(err, (tf.errors.DataLossError, IndexError, EOFError)) or any(
-            word in str(err).lower() for word in ("corrupt", "truncat", "checksum", "crc")):
+            word in str(err).lower() for word in ("corrupt", "truncat", "checksum", "crc", "sstable",
+                                                 "too short", "magic")):
         return "damaged"
     return "does not match this configuration"
 
