@@ -9,7 +9,7 @@ from enas_tf2.configs.base import ControllerConfig
 from enas_tf2.search_space.micro.arch import MicroArch
 from enas_tf2.search_space.micro.config import MicroConfig
 from enas_tf2.search_space.micro.space import MicroSpace
-from enas_tf2.tasks.base import ImageSpec
+from enas_tf2.data.specs import ImageSpec
 
 SPACE = MicroSpace(MicroConfig(num_layers=2, num_cells=2, out_filters=4, use_aux_heads=True,
                                drop_path_keep_prob=0.6))

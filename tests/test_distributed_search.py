@@ -24,7 +24,7 @@ MIRRORED_SCRIPT = textwrap.dedent("""
     from enas_tf2.configs.base import ControllerConfig, DataConfig, OptimizerConfig
     from enas_tf2.search_space.micro.config import MicroConfig
     from enas_tf2.search_space.micro.space import MicroSpace
-    from enas_tf2.tasks.base import ImageSpec
+    from enas_tf2.data.specs import ImageSpec
     from enas_tf2.tasks.image_classification import ImageClassificationTask
     from enas_tf2.training.search_steps import SearchSteps, seed_for, CHILD_STREAM
     from enas_tf2.controller.gradient_accumulator import GradientAccumulator

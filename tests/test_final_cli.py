@@ -23,7 +23,7 @@ def _summary_trainable_params(config) -> int:
 
     from enas_tf2.search_space.micro.config import MicroConfig
     from enas_tf2.search_space.micro.space import MicroSpace
-    from enas_tf2.tasks.base import ImageSpec
+    from enas_tf2.data.specs import ImageSpec
     space = MicroSpace(MicroConfig(**config["space_config"]))
     net = space.build_fixed(space.arch_from_json(config["arch"]), ImageSpec(32, 32, 10), 10)
     text = io.StringIO()

@@ -14,7 +14,7 @@ from enas_tf2.search_space.micro.config import MicroConfig
 from enas_tf2.search_space.micro.net import MicroNet
 from enas_tf2.search_space.micro.space import MicroSpace
 from enas_tf2.search_space.stem_choice import resolve_stem
-from enas_tf2.tasks.base import ImageSpec
+from enas_tf2.data.specs import ImageSpec
 
 PUBLISHED = MicroArch.from_tokens("0 2 0 0 0 4 0 1 0 4 1 1 1 0 0 1 0 2 1 1 "
                                   "1 0 1 0 0 3 0 2 1 1 3 1 1 0 0 4 0 3 1 1")

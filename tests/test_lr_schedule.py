@@ -8,7 +8,7 @@ import pytest
 
 from enas_tf2.configs.base import OptimizerConfig
 from enas_tf2.errors import EnasError
-from enas_tf2.training.lr_schedule import EpochCosineRestarts, make_child_lr_schedule
+from enas_tf2.optim.lr_schedule import EpochCosineRestarts, make_child_lr_schedule
 
 LR_MAX, LR_MIN, SPE = 0.05, 1e-4, 7
 DELTA = LR_MAX - LR_MIN

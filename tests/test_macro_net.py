@@ -172,7 +172,7 @@ def test_checkpoint_holds_every_weight(tmp_path):
 def test_space_refuses_other_layer_counts_and_builds_the_compat_net():
     from enas_tf2.search_space.macro.config import MacroConfig
     from enas_tf2.search_space.registry import get_space
-    from enas_tf2.tasks.base import ImageSpec
+    from enas_tf2.data.specs import ImageSpec
     space = get_space("macro", MacroConfig(num_layers=6, out_filters=4, fixed_ops="original"))
     assert space.task == "image_classification" and space.num_branches == 6
     with pytest.raises(EnasError, match="has 2 layers but --child_num_layers=6"):

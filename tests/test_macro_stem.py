@@ -20,7 +20,7 @@ from enas_tf2.search_space.macro.arch import MacroArch
 from enas_tf2.search_space.macro.config import MacroConfig
 from enas_tf2.search_space.macro.net import MacroNet
 from enas_tf2.search_space.macro.space import MacroSpace
-from enas_tf2.tasks.base import ImageSpec
+from enas_tf2.data.specs import ImageSpec
 from test_macro_net import COVERING, _formula, _rows
 
 # Six layers: pool layers 1 and 3, so the layers run at 1/8, 1/16 and 1/32 of the side.

@@ -11,7 +11,7 @@ from enas_tf2.errors import EnasError
 from enas_tf2.search_space.micro.arch import MicroArch
 from enas_tf2.search_space.micro.config import MicroConfig
 from enas_tf2.search_space.micro.space import MicroSpace
-from enas_tf2.tasks.base import ImageSpec
+from enas_tf2.data.specs import ImageSpec
 from enas_tf2.tasks.image_classification import ImageClassificationTask
 
 

@@ -4,7 +4,6 @@ progress without TensorFlow's start-up lines, ``dir(enas_tf2)`` lists the API, `
 builds a run's net with the run's own classes, and epoch lines read at sensible precision."""
 
 import json
-import os
 import subprocess
 import sys
 

@@ -276,7 +276,7 @@ def test_space_builds_everything_and_checks_archs():
     from enas_tf2.configs.base import ControllerConfig
     from enas_tf2.errors import EnasError
     from enas_tf2.search_space.registry import get_space
-    from enas_tf2.tasks.base import TokenSpec
+    from enas_tf2.data.specs import TokenSpec
 
     space = get_space("rnn", RnnConfig(num_nodes=8, embed_size=4, hidden_size=4))
     assert space.name == "rnn" and space.task == "language_model"

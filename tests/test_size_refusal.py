@@ -5,11 +5,10 @@ and ``--child_stem=auto`` as the default (the original network at CIFAR's size).
 
 import os
 
-import numpy as np
 import pytest
 
 from enas_tf2.search_space.registry import get_space
-from enas_tf2.tasks.base import ImageSpec
+from enas_tf2.data.specs import ImageSpec
 from enas_tf2.runs.memory_probe import MemoryFit
 from enas_tf2.training.preflight import Estimate
 

@@ -6,7 +6,7 @@ import pytest
 
 from contracts import SpaceCase, run_space_contract
 from enas_tf2.configs.base import DataConfig, OptimizerConfig
-from enas_tf2.tasks.base import ImageSpec
+from enas_tf2.data.specs import ImageSpec
 
 
 def _image_case(name, config, height=20, width=18, classes=3):
@@ -34,7 +34,7 @@ def _macro():
 def _rnn():
     from enas_tf2.data.text.config import TextDataConfig
     from enas_tf2.search_space.rnn.config import RnnConfig
-    from enas_tf2.tasks.base import TokenSpec
+    from enas_tf2.data.specs import TokenSpec
     from enas_tf2.tasks.language_model import LanguageModelTask
     rng = np.random.default_rng(0)
     tokens = rng.integers(0, 50, size=(2, 7)).astype("int32")     # 2 rows, 6 steps + target

@@ -154,7 +154,7 @@ def _show(source: str) -> None:
     import numpy as np
 
     from enas_tf2.report.layer_table import format_layer_table, layer_table
-    from enas_tf2.tasks.base import ImageSpec, TokenSpec
+    from enas_tf2.data.specs import ImageSpec, TokenSpec
 
     if FLAGS.num_classes < 1 or FLAGS.depth < 1 or FLAGS.vocab_size < 1:
         raise EnasError("--num_classes, --vocab_size and --depth must be >= 1")

@@ -18,7 +18,7 @@ from enas_tf2.data.text.ptb import EOS
 from enas_tf2.errors import EnasError
 from enas_tf2.export.trained_run import (RUN_CONFIG_FILE, find_checkpoint, read_run_config,
                                          restore_weights, space_and_arch)
-from enas_tf2.tasks.base import TokenSpec
+from enas_tf2.data.specs import TokenSpec
 
 UNK = "<unk>"
 

@@ -25,7 +25,7 @@ import tensorflow as tf
 
 from enas_tf2.errors import EnasError
 from enas_tf2.search_space.registry import config_class, get_space
-from enas_tf2.tasks.base import ImageSpec
+from enas_tf2.data.specs import ImageSpec
 
 RUN_CONFIG_FILE = "run_config.json"
 CHECKPOINT_DIRS = ("best", "ckpt")   # in order of preference

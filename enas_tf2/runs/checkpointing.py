@@ -175,13 +175,13 @@ def _nothing_restored(directory: str, failures) -> str:
     tried = "; ".join(f"{path} ({kind}: {message})" for path, kind, message in failures)
     kinds = {kind for _, kind, _ in failures}
     if kinds == {"damaged"}:
-        advice = (f"every checkpoint is damaged: start over with --reset_output_dir (this deletes "
+        advice = ("every checkpoint is damaged: start over with --reset_output_dir (this deletes "
                   f"the run) or use another --output_dir")
     elif "files missing" in kinds:
-        advice = (f"the checkpoint index names files that are not there: restore them (a partial "
+        advice = ("the checkpoint index names files that are not there: restore them (a partial "
                   f"copy of the run folder?) or use another --output_dir; nothing was deleted")
     else:
-        advice = (f"rerun with the settings the run was started with (its experiment.json) or use "
+        advice = ("rerun with the settings the run was started with (its experiment.json) or use "
                   f"another --output_dir; nothing was deleted")
     return f"no checkpoint in {directory} can be restored; tried {tried}. {advice}"
 

@@ -17,8 +17,9 @@ import tensorflow as tf
 
 from enas_tf2.configs.base import DataConfig, OptimizerConfig
 from enas_tf2.errors import EnasError
-from enas_tf2.tasks.base import DataBundle, ImageSpec, TaskMetrics
-from enas_tf2.training.lr_schedule import make_child_lr_schedule
+from enas_tf2.data.specs import DataBundle, ImageSpec
+from enas_tf2.tasks.base import TaskMetrics
+from enas_tf2.optim.lr_schedule import make_child_lr_schedule
 
 
 def split_outputs(outputs):

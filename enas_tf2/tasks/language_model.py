@@ -47,7 +47,8 @@ from enas_tf2.configs.base import OptimizerConfig
 from enas_tf2.data.text.config import TextDataConfig
 from enas_tf2.data.text.lm_pipeline import build_lm_data
 from enas_tf2.errors import EnasError
-from enas_tf2.tasks.base import DataBundle, TaskMetrics
+from enas_tf2.data.specs import DataBundle
+from enas_tf2.tasks.base import TaskMetrics
 from enas_tf2.tasks.weight_averager import WeightAverager
 
 # enas_lm: plain SGD at lr 20 (constant; the window-length scale comes from gradient_scale),
@@ -113,7 +114,7 @@ class LanguageModelTask:
         """Plain SGD (momentum as configured, the recipe's is 0) and its rate schedule."""
         import keras
 
-        from enas_tf2.training.lr_schedule import make_child_lr_schedule
+        from enas_tf2.optim.lr_schedule import make_child_lr_schedule
         schedule = make_child_lr_schedule(self.optim, steps_per_epoch)
         momentum = float(self.optim.momentum)
         optimizer = keras.optimizers.SGD(learning_rate=schedule, momentum=momentum,

@@ -29,7 +29,7 @@ from typing import Callable, List, Optional
 import tensorflow as tf
 
 from enas_tf2.errors import EnasError
-from enas_tf2.tasks.base import ImageSpec
+from enas_tf2.data.specs import ImageSpec
 from enas_tf2.runs import host_memory
 from enas_tf2.runs.memory_probe import MemoryFit, probe_batches, probe_memory
 from enas_tf2.training.preflight_kinds import StepKind, final_kinds, search_kinds

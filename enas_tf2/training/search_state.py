@@ -9,7 +9,8 @@ from enas_tf2.configs.base import ControllerConfig, OptimizerConfig
 from enas_tf2.controller import reinforce
 from enas_tf2.controller.gradient_accumulator import GradientAccumulator
 from enas_tf2.search_space.base import SearchSpace
-from enas_tf2.tasks.base import DataBundle, Task
+from enas_tf2.data.specs import DataBundle
+from enas_tf2.tasks.base import Task
 from enas_tf2.runs.resume_point import ResumePoint
 from enas_tf2.training.run_context import RunContext
 from enas_tf2.training.search_steps import SearchSteps

@@ -31,10 +31,10 @@ from typing import Tuple
 import numpy as np
 import tensorflow as tf
 
+from enas_tf2.data.specs import DataBundle, TokenSpec
 from enas_tf2.data.text import ptb
 from enas_tf2.data.text.config import TextDataConfig
 from enas_tf2.errors import EnasError
-from enas_tf2.tasks.base import DataBundle, TokenSpec
 
 # The training dataset counts epochs up to here ("infinite" for any real run).
 _MAX_EPOCHS = 2 ** 40

@@ -15,7 +15,7 @@ from enas_tf2.search_space.macro.config import MacroConfig
 from enas_tf2.search_space.registry import register_space
 from enas_tf2.search_space.stem_choice import (STEM_STRIDES, downsampled, floor_words,
                                                resolve_stem, stem_output_sizes)
-from enas_tf2.tasks.base import ImageSpec
+from enas_tf2.data.specs import ImageSpec
 
 
 @register_space("macro", MacroConfig)

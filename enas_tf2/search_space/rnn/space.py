@@ -12,7 +12,7 @@ from enas_tf2.search_space.base import ActivationFloor
 from enas_tf2.search_space.registry import register_space
 from enas_tf2.search_space.rnn.arch import RnnArch
 from enas_tf2.search_space.rnn.config import RnnConfig
-from enas_tf2.tasks.base import TokenSpec
+from enas_tf2.data.specs import TokenSpec
 
 
 @register_space("rnn", RnnConfig)

@@ -1,0 +1,1 @@
+"""Optimisation pieces below the tasks that use them: the child learning-rate schedules."""
