@@ -176,13 +176,13 @@ def _nothing_restored(directory: str, failures) -> str:
     kinds = {kind for _, kind, _ in failures}
     if kinds == {"damaged"}:
         advice = ("every checkpoint is damaged: start over with --reset_output_dir (this deletes "
-                  f"the run) or use another --output_dir")
+                  "the run) or use another --output_dir")
     elif "files missing" in kinds:
         advice = ("the checkpoint index names files that are not there: restore them (a partial "
-                  f"copy of the run folder?) or use another --output_dir; nothing was deleted")
+                  "copy of the run folder?) or use another --output_dir; nothing was deleted")
     else:
         advice = ("rerun with the settings the run was started with (its experiment.json) or use "
-                  f"another --output_dir; nothing was deleted")
+                  "another --output_dir; nothing was deleted")
     return f"no checkpoint in {directory} can be restored; tried {tried}. {advice}"
 
 
