@@ -152,11 +152,10 @@ class Nb201Arch:
         return np.asarray(self.ops, dtype=np.int32)
 
     def to_json(self) -> Dict[str, Any]:
-        """A JSON-ready dict: ``search_space``, ``tokens`` (the benchmark string) and the op
-        names per edge."""
+        """A JSON-ready dict: ``search_space``, ``tokens`` (the benchmark string, what
+        `from_json` reads) and, for people, ``edges``: ``"source->target": op name``."""
         return {"search_space": self.search_space, "tokens": self.tokens(),
-                "edges": [{"from": s, "to": t, "op": ops.OP_NAMES[o]}
-                          for (t, s), o in zip(ops.EDGES, self.ops)]}
+                "edges": {f"{s}->{t}": ops.OP_NAMES[o] for (t, s), o in zip(ops.EDGES, self.ops)}}
 
     def histogram(self) -> Dict[str, int]:
         """How often each op is used (by name, zeros included)."""

@@ -95,6 +95,10 @@ class Nb201Net(keras.Model):
         """Logits; with a list `taps`, the input of every ReLU of the network is appended in
         order (see `relu_inputs`)."""
         x = self.stem(tf.cast(images, self.compute_dtype), training=training)
+        if taps is None:   # through __call__, so Keras hooks (layer tables) see each layer
+            for layer in self.body:
+                x = layer(x, training=training)
+            return self.head(x, training=training)
         for layer in self.body:
             x = layer.forward(x, training=training, taps=taps)
         return self.head.forward(x, training=training, taps=taps)
