@@ -37,3 +37,9 @@ def ptb_dir() -> pathlib.Path:
 def flowers_dir() -> pathlib.Path:
     """300 real JPEG photos in 5 class folders."""
     return _require("images/flower_photos_subset")
+
+
+@pytest.fixture(scope="session")
+def nb201_table_path() -> pathlib.Path:
+    """The NAS-Bench-201 truth table (15,625 cells, columns index,arch,cifar10_test_acc)."""
+    return _require("nb201/nb201_cifar10.csv")
