@@ -102,8 +102,9 @@ class RunCheckpoint:
         if state is None:
             latest = tf.train.latest_checkpoint(self.chief_directory)
             return [latest] if latest else []
-        paths = list(state.all_model_checkpoint_paths) or [state.model_checkpoint_path]
-        return [p if os.path.isabs(p) else os.path.join(self.chief_directory, p) for p in paths]
+        # get_checkpoint_state already prefixes relative entries with the directory; joining
+        # again broke resume for a relative --output_dir (runs/s/ckpt/runs/s/ckpt/ckpt-1).
+        return list(state.all_model_checkpoint_paths) or [state.model_checkpoint_path]
 
     def restore_latest(self) -> Optional[str]:
         """Restores the newest readable checkpoint; returns its path (None = fresh run).
