@@ -69,3 +69,20 @@ def test_other_spaces_and_unknown_indices_are_refused(table):
         table.accuracy(MacroArch.from_tokens("0 1 0"))
     with pytest.raises(EnasError, match="no index 15625"):
         table.arch_at(15625)
+
+
+def test_search_code_never_reads_the_table_and_generic_code_never_names_the_space():
+    """The table is an evaluator: only the oracle, the reports and the API around runs read it;
+    `training/`, `export/` and the lower floors do not even name the nb201 space."""
+    import pathlib
+    import re
+    imports_table = re.compile(r"^\s*(from|import)\s+enas_tf2\.ranking(\.nb201_table|\s+import"
+                               r".*nb201_table)", re.M)
+    package = pathlib.Path(__file__).resolve().parents[1] / "enas_tf2"
+    for floor in ("training", "search_space", "controller", "layers", "tasks", "data",
+                  "export"):
+        for path in (package / floor).rglob("*.py"):
+            text = path.read_text()
+            assert not imports_table.search(text), path
+            if floor in ("training", "export"):
+                assert "nb201" not in text.lower(), path
