@@ -46,6 +46,11 @@ def _args():
                    help="wall time of each weight-sharing search's training")
     p.add_argument("--oracle_samples", type=int, default=500)
     p.add_argument("--kendall_cells", type=int, default=100)
+    p.add_argument("--derive_num_samples", type=int, default=20,
+                   help="derive candidates per search (the preset's 100 cost ~7 CPU min)")
+    p.add_argument("--derive_eval_batches", type=int, default=2,
+                   help="validation batches of 100 images each derive candidate and each "
+                        "Kendall cell is scored on")
     p.add_argument("--naswot_cells", type=int, default=100)
     p.add_argument("--skip", default="", help="comma list of parts to skip: oracle,ws,naswot")
     return p.parse_args()
@@ -72,7 +77,9 @@ def _cli(args, seed, strategy, extra):
     return [sys.executable, "-m", "enas_tf2.cli.cnn_main", "--config=cifar10_nb201_search",
             f"--data_path={args.data_path}", "--valid_size=1000", f"--output_dir={out}",
             f"--seed={seed}", f"--search_strategy={strategy}", "--num_epochs=1000",
-            "--checkpoint_every_secs=20", "--nopreflight", "--log_every=20"] + extra, out
+            "--checkpoint_every_secs=20", "--nopreflight", "--log_every=20",
+            f"--derive_num_samples={args.derive_num_samples}",
+            f"--derive_eval_batches={args.derive_eval_batches}"] + extra, out
 
 
 def ws_search(args, seed, strategy, log):

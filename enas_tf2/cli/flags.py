@@ -164,7 +164,8 @@ FLAGS = F.FLAGS
 
 # `--help` groups, by purpose (the order of the sections above).
 HELP_GROUPS = (
-    ("What to run and where", ("config", "search_for", "output_dir", "reset_output_dir",
+    ("What to run and where", ("config", "search_for", "search_space", "output_dir",
+                               "reset_output_dir",
                                "child_fixed_arc", "arch_json", "derive_only", "seed",
                                "search_strategy", "nb201_table", "oracle_samples")),
     ("Data", ("dataset", "data_path", "valid_size", "image_size", "batch_size",
