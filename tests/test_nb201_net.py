@@ -8,7 +8,8 @@ import tensorflow as tf
 from enas_tf2.search_space.nb201.arch import Nb201Arch
 from enas_tf2.search_space.nb201.net import Nb201Net
 
-EDGE_PARAMS = {  # trainable parameters of one edge op at width c (ReLU-conv-BN: kernel + gamma/beta)
+# Trainable parameters of one edge op at width c (ReLU-conv-BN: kernel, gamma, beta).
+EDGE_PARAMS = {
     "none": lambda c: 0, "skip_connect": lambda c: 0, "avg_pool_3x3": lambda c: 0,
     "nor_conv_1x1": lambda c: c * c + 2 * c, "nor_conv_3x3": lambda c: 9 * c * c + 2 * c,
 }
