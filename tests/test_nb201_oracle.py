@@ -86,3 +86,23 @@ def test_naswot_prefers_networks_that_separate_images():
                            + 0.05 * rng.normal(size=(6, 50)), tf.float32)]
     images = np.zeros((6, 1, 1, 1), np.float32)
     assert naswot_score(_TapNet(distinct), images) > naswot_score(_TapNet(similar), images)
+
+
+def test_naswot_api_on_real_images_keeps_the_best_score(cifar10_dir, nb201_table_path,
+                                                        tmp_path):
+    import json
+
+    import enas_tf2
+    from enas_tf2.search_space.nb201.config import Nb201Config
+    result = enas_tf2.naswot(str(cifar10_dir), num_cells=4, seed=1, batch_size=16,
+                             nb201_table=str(nb201_table_path),
+                             space_config=Nb201Config(num_layers=1, out_filters=4),
+                             output_dir=str(tmp_path / "nw"))
+    scores = [r["score"] for r in result["rows"]]
+    assert len(set(scores)) == 4 and all(np.isfinite(scores))
+    best = result["rows"][int(np.argmax(scores))]
+    assert result["best"]["tokens"] == best["tokens"] == result["arch"].tokens()
+    table = Nb201Table(str(nb201_table_path))
+    assert result["best"]["cifar10_test_acc"] == table.accuracy(result["arch"])
+    written = json.loads((tmp_path / "nw" / "arch.json").read_text())
+    assert written["tokens"] == best["tokens"] and "true_accuracy" in written
