@@ -26,7 +26,8 @@ __version__ = "0.2.0"
 # (`export_model`, not `export`: importing the `export` subpackage would shadow the
 # function.) The API is imported on first use: `import enas_tf2` stays light (no TensorFlow) for the CLIs.
 _API = {"search": "api", "train_final": "api", "export_model": "api", "load_arch": "api",
-        "parse_arch": "api", "dry_run": "api", "DryRun": "api", "SearchResult": "api", "FinalResult": "api",
+        "parse_arch": "api", "dry_run": "api", "DryRun": "api", "SearchResult": "api",
+        "FinalResult": "api", "oracle_search": "api", "naswot": "api", "nb201_truth": "api",
         "get_preset": "configs.presets", "preset_names": "configs.presets",
         "ExperimentConfig": "configs.base", "EnasError": "errors",
         "ImageDatasets": "data.images.user_datasets"}

@@ -158,6 +158,7 @@ def _start(loop, kind: str, cfg: ExperimentConfig) -> None:
 
 
 def search(cfg: ExperimentConfig, data=None, derive_only: bool = False,
+           nb201_table: Optional[str] = None, oracle_samples: int = 500,
            verbose: int = 1) -> SearchResult:
     """Runs (or resumes) the search of `cfg` and derives `arch.json`.
 
@@ -166,6 +167,11 @@ def search(cfg: ExperimentConfig, data=None, derive_only: bool = False,
       data: your own datasets instead of ``cfg.data.data_path``: an `ImageDatasets` (train and
         validation `tf.data.Dataset`s, see `data/images/user_datasets.py`) for image spaces.
       derive_only: derive from the newest checkpoint without training.
+      nb201_table: the NAS-Bench-201 CSV (nb201 space only): read before the search (a bad
+        table fails at once) but given to nothing inside it; afterwards ``arch.json`` and the
+        report get the derived cell's true accuracy and percentile (`ranking/nb201_runs.py`).
+      oracle_samples: cells drawn by ``run.search_strategy`` ``oracle``/``oracle_random`` (the
+        controller's reward is the table's accuracy, no child training; needs `nb201_table`).
       verbose: 0 warnings only, 1 progress lines (default).
 
     Every run starts with the pre-flight (`training/preflight.py`; off with
@@ -173,12 +179,21 @@ def search(cfg: ExperimentConfig, data=None, derive_only: bool = False,
     temporary folder, and a `DryRun` is returned instead of a `SearchResult`.
     """
     with _progress(verbose):
-        return _search(cfg, data, derive_only)
+        return _search(cfg, data, derive_only, nb201_table, oracle_samples)
 
 
-def _search(cfg: ExperimentConfig, data, derive_only: bool) -> SearchResult:
+def _search(cfg: ExperimentConfig, data, derive_only: bool, nb201_table: Optional[str],
+            oracle_samples: int) -> SearchResult:
     from enas_tf2.training.run_context import RunContext
     from enas_tf2.training.search_loop import SearchLoop
+    if cfg.run.search_strategy in ("oracle", "oracle_random"):
+        return oracle_search(cfg, nb201_table, oracle_samples)
+    table = None
+    if nb201_table:
+        from enas_tf2.ranking.nb201_runs import require_nb201
+        from enas_tf2.ranking.nb201_table import load_table
+        require_nb201(cfg.space)
+        table = load_table(nb201_table)
     if cfg.run.dry_run:
         return dry_run(cfg, data=data)
     cfg = _absolute_data_path(cfg)
@@ -197,10 +212,50 @@ def _search(cfg: ExperimentConfig, data, derive_only: bool) -> SearchResult:
 
     result = _explained(task, run, contexts)
     arch = space.arch_from_json(result)
+    if table is not None:
+        from enas_tf2.ranking.nb201_runs import annotate_search
+        annotate_search(cfg.run.output_dir, table)
     return SearchResult(arch=arch, score=float(result["score"]), reward=float(result["reward"]),
                         derive=result["derive"],
                         output_dir=cfg.run.output_dir,
                         arch_json=os.path.join(cfg.run.output_dir, "arch.json"))
+
+
+def oracle_search(cfg: ExperimentConfig, nb201_table: str,
+                  num_samples: int = 500) -> SearchResult:
+    """NAS-Bench-201 oracle mode (``cfg.run.search_strategy`` ``oracle`` or ``oracle_random``):
+    `num_samples` cells drawn by the controller trained with REINFORCE on the table's true
+    accuracy (or uniformly at random), no child training; `arch.json` holds the best cell.
+    ``derive["top1_at"]`` is the best true accuracy after 10, 100, 500 samples."""
+    from enas_tf2.ranking.nb201_runs import run_oracle
+    result = run_oracle(cfg, nb201_table, num_samples)
+    acc = result["best"]["cifar10_test_acc"] / 100.0
+    return SearchResult(arch=result["arch"], score=acc, reward=acc,
+                        derive={"strategy": result["strategy"], "top1_at": result["top1_at"],
+                                "samples": result["samples"]},
+                        output_dir=cfg.run.output_dir,
+                        arch_json=os.path.join(cfg.run.output_dir, "arch.json"))
+
+
+def naswot(data_path: str, num_cells: int = 100, seed: int = 0, batch_size: int = 128,
+           nb201_table: Optional[str] = None, space_config: Optional[Any] = None,
+           output_dir: Optional[str] = None) -> Dict[str, Any]:
+    """The NASWOT zero-cost baseline on the nb201 space: scores `num_cells` random cells at
+    initialisation on `batch_size` CIFAR-10 images of `data_path` and keeps the best; with
+    `nb201_table`, reports true accuracies. Returns ``{"rows", "best", "arch", ...}``
+    (`ranking/naswot.py`)."""
+    from enas_tf2.ranking.nb201_runs import run_naswot
+    return run_naswot(data_path, num_cells, seed, batch_size, nb201_table, space_config,
+                      output_dir)
+
+
+def nb201_truth(arch, nb201_table: str) -> Dict[str, Any]:
+    """The true CIFAR-10 accuracy, percentile among all 15,625 cells and benchmark index of an
+    nb201 `arch`, from the NAS-Bench-201 CSV `nb201_table`."""
+    from enas_tf2.ranking.nb201_table import load_table
+    if not nb201_table:
+        raise EnasError("nb201_truth needs the path of the NAS-Bench-201 table")
+    return load_table(nb201_table).truth(arch)
 
 
 def train_final(cfg: ExperimentConfig, arch, data=None, verbose: int = 1) -> FinalResult:

@@ -17,7 +17,8 @@ import sys
 
 # Modules whose import registers a Keras class that `.keras` files name.
 MODULES = ("enas_tf2.search_space.micro.net", "enas_tf2.search_space.macro.net",
-           "enas_tf2.search_space.rnn.net")
+           "enas_tf2.search_space.rnn.net",
+           "enas_tf2.search_space.nb201.net")
 
 
 def register_all() -> None:

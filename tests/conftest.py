@@ -49,3 +49,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
             f"{len(missing)} test(s) needing the real data were SKIPPED: nothing at "
             f"{shared_data_dir()}; set ENAS_SHARED_DATA to the shared/data folder "
             f"(-rs lists them)", yellow=True, bold=True)
+
+
+@pytest.fixture(scope="session")
+def nb201_table_path() -> pathlib.Path:
+    """The NAS-Bench-201 truth table (15,625 cells, columns index,arch,cifar10_test_acc)."""
+    return _require("nb201/nb201_cifar10.csv")

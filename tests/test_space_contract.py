@@ -46,7 +46,12 @@ def _rnn():
         batch={"tokens": tokens})
 
 
-CASES = {"micro": _micro, "macro": _macro, "rnn": _rnn}
+def _nb201():
+    from enas_tf2.search_space.nb201.config import Nb201Config
+    return _image_case("nb201", Nb201Config(num_layers=1, out_filters=4))
+
+
+CASES = {"micro": _micro, "macro": _macro, "rnn": _rnn, "nb201": _nb201}
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

@@ -4,6 +4,9 @@
   enas-arch render SOURCE            pictures: arch.png, arch.svg, arch.dot
   enas-arch diff   SOURCE_A SOURCE_B what differs between two architectures
   enas-arch report RUN_DIR           summary.json + report.html (+ arch.png/svg) of a search
+  enas-arch naswot --data_path=CIFAR --cells N [--nb201_table=CSV]
+                                     NASWOT zero-cost baseline on the nb201 space: score N
+                                     random cells at initialisation, keep the best
   enas-arch rank   RUN_DIR --archs K --epochs E
                                      train K of the search's architectures standalone for E
                                      short epochs: Kendall tau of shared-weight reward vs
@@ -11,6 +14,9 @@
 
 Analysis never edits a run: every file a run wrote stays byte-identical. render and report write
 into ``analysis/`` beside the source (or ``--output_dir``), rank into ``RUN_DIR/rank/``.
+
+With ``--nb201_table=CSV`` (the NAS-Bench-201 table), `show` and `report` of an nb201 cell also
+give its true CIFAR-10 accuracy and percentile among all 15,625 cells.
 
 SOURCE is an ``arch.json`` file, a run folder (its ``arch.json``, or a final run's
 ``run_config.json``), or, with ``--search_for=micro``, a token string::
@@ -69,15 +75,29 @@ absl_flags.DEFINE_integer("max_steps_per_epoch", 0, "rank: cap on training steps
 absl_flags.DEFINE_integer("max_eval_batches", 0, "rank: cap on validation batches per "
                           "evaluation (0 = the search's own setting).", flag_values=FLAGS)
 
-GROUPS = (("Input", ("search_for", "set")),
+absl_flags.DEFINE_string("nb201_table", None, "show/report/naswot: the NAS-Bench-201 CSV "
+                         "(index,arch,cifar10_test_acc): true accuracy and percentile of nb201 "
+                         "cells.", flag_values=FLAGS)
+absl_flags.DEFINE_string("data_path", None, "naswot: CIFAR-10 folder whose training images "
+                         "are scored.", flag_values=FLAGS)
+absl_flags.DEFINE_integer("cells", 100, "naswot: random cells to score.", lower_bound=1,
+                          flag_values=FLAGS)
+absl_flags.DEFINE_integer("batch_size", 128, "naswot: images per score (the paper: 128).",
+                          lower_bound=2, flag_values=FLAGS)
+absl_flags.DEFINE_integer("seed", 0, "naswot: seed of the cells, weights and image batch.",
+                          flag_values=FLAGS)
+
+GROUPS = (("Input", ("search_for", "set", "nb201_table")),
           ("show (and report's --num_classes)", ("image_size", "num_classes", "vocab_size",
                                                   "depth")),
           ("render, report, rank", ("formats", "output_dir", "name")),
-          ("rank", ("archs", "epochs", "max_steps_per_epoch", "max_eval_batches")))
+          ("rank", ("archs", "epochs", "max_steps_per_epoch", "max_eval_batches")),
+          ("naswot", ("data_path", "cells", "batch_size", "seed")))
 
 ANALYSIS_DIR = "analysis"   # where render/report write inside a run folder (never over its files)
-COMMANDS = ("show", "render", "diff", "report", "rank")
-USAGE = ("usage: enas-arch show|render|diff|report|rank SOURCE [SOURCE_B] (SOURCE: arch.json, "
+COMMANDS = ("show", "render", "diff", "report", "rank", "naswot")
+USAGE = ("usage: enas-arch show|render|diff|report|rank|naswot SOURCE [SOURCE_B] (SOURCE: "
+         "arch.json, "
          "run folder, or a token string with --search_for)")
 
 
@@ -151,6 +171,7 @@ def _task_size(source: str, key: str) -> int:
 
 def _show(source: str) -> None:
     space, arch, _ = _load(source)
+    truth = _truth(space.name)   # a bad table or another space fails before any output
     import numpy as np
 
     from enas_tf2.report.layer_table import format_layer_table, layer_table
@@ -185,6 +206,21 @@ def _show(source: str) -> None:
     total = sum(int(np.prod(v.shape)) for v in net.weights)
     print(f"\nparameters: {trainable:,} trainable ({total:,} weights in all, BatchNorm "
           f"statistics included)")
+    if truth is not None:
+        block = truth(arch)
+        print(f"true CIFAR-10 accuracy (NAS-Bench-201): {block['cifar10_test_acc']:.2f}% "
+              f"(percentile {block['percentile']:.1f} of 15,625, rank {block['rank']}, benchmark "
+              f"index {block['index']})")
+
+
+def _truth(space_name):
+    """`Nb201Table.truth` when ``--nb201_table`` was given (EnasError for another space)."""
+    if not FLAGS.nb201_table:
+        return None
+    from enas_tf2.ranking.nb201_runs import require_nb201
+    from enas_tf2.ranking.nb201_table import load_table
+    require_nb201(space_name)
+    return load_table(FLAGS.nb201_table).truth
 
 
 def _render(source: str) -> None:
@@ -214,7 +250,19 @@ def _report(run_dir: str) -> None:
     import_tensorflow()
     task = {"num_classes": FLAGS.num_classes} if FLAGS["num_classes"].present else None
     out_dir = FLAGS.output_dir or os.path.join(run_dir, ANALYSIS_DIR)
-    warnings = write_search_outputs(run_dir, FLAGS.search_for, task, log=False, out_dir=out_dir)
+    truth = None
+    if FLAGS.nb201_table:
+        from enas_tf2.report.run_folder import RunFolder
+        truth = _truth(RunFolder(run_dir, FLAGS.search_for).space_name)
+    warnings = write_search_outputs(run_dir, FLAGS.search_for, task, log=False, out_dir=out_dir,
+                                    truth=truth)
+    if truth is not None:
+        from enas_tf2.report.run_folder import read_json_file
+        summary = read_json_file(os.path.join(out_dir, "summary.json"), "summary") or {}
+        best = (summary.get("true_accuracy") or {}).get("best")
+        if best:
+            print(f"true CIFAR-10 accuracy of the derived cell: {best['cifar10_test_acc']:.2f}% "
+                  f"(percentile {best['percentile']:.1f} of 15,625)")
     for name in ("arch.png", "arch.svg", "summary.json", "report.html"):
         if os.path.exists(os.path.join(out_dir, name)):
             print(f"wrote {os.path.join(out_dir, name)}")
@@ -240,7 +288,27 @@ def _rank(run_dir: str) -> None:
           f"{os.path.join(out_dir, 'rank.json')}")
 
 
+def _naswot() -> None:
+    if not FLAGS.data_path:
+        raise EnasError("enas-arch naswot needs --data_path (a CIFAR-10 folder)")
+    import_tensorflow()
+    from enas_tf2 import api
+    result = api.naswot(FLAGS.data_path, FLAGS.cells, FLAGS.seed, FLAGS.batch_size,
+                        FLAGS.nb201_table, output_dir=FLAGS.output_dir)
+    best = result["best"]
+    print(f"NASWOT best of {FLAGS.cells} random nb201 cells: score {best['score']:.2f}  "
+          f"{best['tokens']}")
+    if "cifar10_test_acc" in best:
+        print(f"true CIFAR-10 accuracy: {best['cifar10_test_acc']:.2f}% (percentile "
+              f"{best['percentile']:.1f} of 15,625, benchmark index {best['index']})")
+
+
 def main(argv):
+    if len(argv) >= 2 and argv[1] == "naswot":
+        if len(argv) > 2:
+            raise EnasError("enas-arch naswot takes no SOURCE argument (flags only)")
+        _naswot()
+        return 0
     if len(argv) < 2 or argv[1] not in COMMANDS:
         got = f" (got {argv[1]!r})" if len(argv) > 1 else ""
         raise EnasError(USAGE + got)

@@ -38,7 +38,8 @@ def main(argv):
             arch = api.parse_arch_json(cfg.space, obj, cfg.space_config)
         api.train_final(cfg, arch)
     else:
-        api.search(cfg, derive_only=parsed["derive_only"])
+        api.search(cfg, derive_only=parsed["derive_only"], nb201_table=parsed["nb201_table"],
+                   oracle_samples=parsed["oracle_samples"])
 
 
 def run():

@@ -21,8 +21,11 @@ F = flags
 F.DEFINE_string("config", None, "Preset to start from (flags override its fields), e.g. "
                 "cifar10_micro_search, cifar10_micro_final, or NAME.smoke for a CPU-sized run. "
                 "Default: cifar10_<search_for>_search.")
-F.DEFINE_enum("search_for", "micro", ["micro", "macro"],
-              "Search space: 'micro' (normal + reduction cells) or 'macro' (whole network).")
+F.DEFINE_enum("search_for", "micro", ["micro", "macro", "nb201"],
+              "Search space: 'micro' (normal + reduction cells), 'macro' (whole network) or "
+              "'nb201' (the NAS-Bench-201 cell: 6 edges x 5 ops, a small CPU default whose "
+              "found cells have a known true accuracy, see --nb201_table).")
+F.DEFINE_alias("search_space", "search_for")
 F.DEFINE_string("output_dir", "runs/cifar10_micro_search", "Run folder: checkpoints, logs, "
                 "arch.json.")
 F.DEFINE_bool("reset_output_dir", False, "Delete --output_dir first. Without it a rerun RESUMES.")
@@ -123,11 +126,20 @@ F.DEFINE_bool("controller_sync_replicas", True, "Accepted for old scripts: aggre
 F.DEFINE_bool("controller_search_whole_channels", True, "Accepted for old scripts (always on).")
 
 # ---- issue 12: honest search controls and clipping modes -----------------------------------------
-F.DEFINE_enum("search_strategy", "controller", ["controller", "random"],
+F.DEFINE_enum("search_strategy", "controller", ["controller", "random", "oracle",
+                                               "oracle_random"],
               "'controller': REINFORCE picks each child step's architecture (ENAS). 'random': the "
               "shared weights train on uniformly random architectures and no controller is "
               "trained (the paper's search-disabled control); derive then keeps the best of "
-              "--derive_num_samples random architectures.")
+              "--derive_num_samples random architectures. nb201 only, with --nb201_table: "
+              "'oracle' trains the controller with the table's true accuracy as reward (no "
+              "child training, seconds), 'oracle_random' draws random cells the same way; "
+              "both draw --oracle_samples cells.")
+F.DEFINE_string("nb201_table", None, "nb201 only: the NAS-Bench-201 CSV (index,arch,"
+                "cifar10_test_acc). The search never reads it; afterwards arch.json and the "
+                "report give the found cell's true accuracy and percentile.")
+F.DEFINE_integer("oracle_samples", 500, "Cells drawn by --search_strategy=oracle/oracle_random.",
+                 lower_bound=1)
 F.DEFINE_enum("child_grad_clip", "none", ["none", "per_tensor", "global"],
               "How child gradients are clipped at --child_grad_bound: 'none' (what the authors' "
               "CIFAR code did: its per-tensor clip was a no-op), 'per_tensor' (what it intended), "
@@ -153,9 +165,10 @@ FLAGS = F.FLAGS
 
 # `--help` groups, by purpose (the order of the sections above).
 HELP_GROUPS = (
-    ("What to run and where", ("config", "search_for", "output_dir", "reset_output_dir",
+    ("What to run and where", ("config", "search_for", "search_space", "output_dir",
+                               "reset_output_dir",
                                "child_fixed_arc", "arch_json", "derive_only", "seed",
-                               "search_strategy")),
+                               "search_strategy", "nb201_table", "oracle_samples")),
     ("Data", ("dataset", "data_path", "valid_size", "image_size", "batch_size",
               "eval_batch_size", "child_cutout_size", "data_format")),
     ("Outer loop and outputs", ("num_epochs", "log_every", "steps_per_loop", "eval_every_epochs",
@@ -274,4 +287,5 @@ def to_experiment(fl=FLAGS) -> dict:
             raise EnasError(f"--child_num_branches={fl.child_num_branches}: the {cfg.space} "
                             f"space has exactly {expected} ops")
     return {"config": cfg, "fixed_arc": fl.child_fixed_arc, "arch_json": fl.arch_json,
-            "derive_only": fl.derive_only}
+            "derive_only": fl.derive_only, "nb201_table": fl.nb201_table,
+            "oracle_samples": fl.oracle_samples}

@@ -178,6 +178,54 @@ def cifar10_macro_final() -> ExperimentConfig:
         run=RunConfig(output_dir="runs/cifar10_macro_final", num_epochs=310, log_every=50))
 
 
+# ---- NAS-Bench-201 cell space (docs/nb201.md): the ENAS CIFAR search recipe on its cell --------
+
+def _nb201_config(**fields):
+    from enas_tf2.search_space.nb201.config import Nb201Config
+    return Nb201Config(**fields)
+
+
+def smoke_nb201(cfg: ExperimentConfig) -> ExperimentConfig:
+    """An nb201 experiment shrunk to CPU minutes: one cell per stage of 8 channels, and the CNN
+    smoke run settings."""
+    return _replace(smoke_cnn(cfg), space_config={"num_layers": 1, "out_filters": 8})
+
+
+@register_preset("cifar10_nb201_search", smoke_nb201)
+def cifar10_nb201_search() -> ExperimentConfig:
+    """ENAS on the NAS-Bench-201 cell (the benchmark's network, C=16, N=5) with the faithful
+    ENAS CIFAR recipe of `cifar10_micro_search` (batch 160, cosine LR 0.05 -> 0.0005, l2 1e-4,
+    controller lr 0.0035, tanh 1.10, entropy 1e-4, 10 samples x 30 updates per epoch). A small
+    CPU default: 6 decisions and every derived cell has a true accuracy in the benchmark."""
+    return ExperimentConfig(
+        space="nb201", task="image_classification",
+        space_config=_nb201_config(num_layers=5, out_filters=16),
+        data=DataConfig(dataset="cifar10", data_path="data/cifar10", valid_size=5000,
+                        batch_size=160),
+        controller=ControllerConfig(tanh_constant=1.10, entropy_weight=1e-4, lr=0.0035,
+                                    num_aggregate=10, train_steps=30, train_every=1),
+        optim=OptimizerConfig(lr_cosine=True, lr_max=0.05, lr_min=0.0005, lr_T_0=10,
+                              lr_T_mul=2, l2_reg=1e-4, grad_clip="none"),
+        run=RunConfig(output_dir="runs/cifar10_nb201_search", num_epochs=150, log_every=50))
+
+
+@register_preset("cifar10_nb201_final", smoke_nb201)
+def cifar10_nb201_final() -> ExperimentConfig:
+    """Final training of a found nb201 cell in the benchmark's network (C=16, N=5) with the
+    benchmark's recipe where this package has it: 200 epochs, batch 256, cosine LR 0.1 ->
+    0, Nesterov momentum 0.9, weight decay 5e-4 (here an L2 term of 2.5e-4 on the sum of
+    squares, the same gradient)."""
+    return ExperimentConfig(
+        space="nb201", task="image_classification",
+        space_config=_nb201_config(num_layers=5, out_filters=16),
+        data=DataConfig(dataset="cifar10", data_path="data/cifar10", valid_size=5000,
+                        batch_size=256),
+        controller=ControllerConfig(training=False),
+        optim=OptimizerConfig(lr_cosine=True, lr_max=0.1, lr_min=0.0, lr_T_0=200, lr_T_mul=1,
+                              l2_reg=2.5e-4, grad_clip="none"),
+        run=RunConfig(output_dir="runs/cifar10_nb201_final", num_epochs=200, log_every=50))
+
+
 # ---- PTB RNN cell (the corrected enas_lm recipe, docs/enas_reference.md §5.2) ------------------
 
 def smoke_ptb(cfg: ExperimentConfig) -> ExperimentConfig:

@@ -16,6 +16,7 @@ _BUILDERS = {
     "micro": ("enas_tf2.search_space.micro.graph", "micro_graph"),
     "macro": ("enas_tf2.search_space.macro.graph", "macro_graph"),
     "rnn": ("enas_tf2.search_space.rnn.graph", "rnn_graph"),
+    "nb201": ("enas_tf2.search_space.nb201.graph", "nb201_graph"),
 }
 
 

@@ -26,7 +26,7 @@ __all__ = ["write_search_outputs"]
 
 def write_search_outputs(run_dir: str, space_name: Optional[str] = None,
                          task: Optional[Dict[str, Any]] = None, log: bool = True,
-                         out_dir: Optional[str] = None) -> List[Any]:
+                         out_dir: Optional[str] = None, truth=None) -> List[Any]:
     """Writes the pictures, ``summary.json`` and ``report.html`` of a search run folder.
 
     Args:
@@ -38,6 +38,10 @@ def write_search_outputs(run_dir: str, space_name: Optional[str] = None,
       log: print one ``warning: ...`` line per health warning on the enas_tf2 logger.
       out_dir: where the files go (default `run_dir`: the search's own end-of-run report);
         `enas-arch report` passes a folder of its own, so analysis never rewrites a run's files.
+      truth: optional callable, architecture -> its benchmark truth block (e.g.
+        `enas_tf2.ranking.nb201_table.Nb201Table.truth`): adds the ``true_accuracy`` section
+        (summary.json and report.html) with the derived cell's true accuracy and a plot of the
+        true accuracy of each epoch's sampled cells.
 
     Returns:
       The fired `HealthWarning`s (``.code``, ``.message``).
@@ -65,8 +69,13 @@ def write_search_outputs(run_dir: str, space_name: Optional[str] = None,
         arch_svg = to_svg(graph, element_id="arch-svg")
     data = summary.to_json()
     data["files"] = files
+    section = None
+    if truth is not None:
+        from enas_tf2.report.true_accuracy import true_accuracy_section
+        section = true_accuracy_section(folder, summary.arch, truth)
+        data["true_accuracy"] = section
     write_json(os.path.join(out_dir, "summary.json"), data)
-    page = report_html(summary, arch_svg)
+    page = report_html(summary, arch_svg, section)
     tmp = os.path.join(out_dir, "report.html.tmp")
     with open(tmp, "w", encoding="utf-8") as f:
         f.write(page)

@@ -132,8 +132,11 @@ def _table(rows) -> str:
                                for k, v in rows) + "</table>"
 
 
-def report_html(summary: SearchSummary, arch_svg: Optional[str] = None) -> str:
-    """The whole page; `arch_svg` is the best architecture's picture (inline SVG) if any."""
+def report_html(summary: SearchSummary, arch_svg: Optional[str] = None,
+                truth_section: Optional[dict] = None) -> str:
+    """The whole page; `arch_svg` is the best architecture's picture (inline SVG) if any;
+    `truth_section` the benchmark's true accuracies (`report/true_accuracy.py`) if known."""
+    from enas_tf2.report.true_accuracy import result_rows, truth_plot
     data = summary.to_json()
     parts = [f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
              f"<title>ENAS search report: {html.escape(str(data['search_space']))}</title>"
@@ -152,7 +155,8 @@ def report_html(summary: SearchSummary, arch_svg: Optional[str] = None) -> str:
     if best:
         parts.append(_table([("best architecture", f"<code class=\"tokens\">"
                                                    f"{html.escape(best['tokens'])}</code>"),
-                             ("its reward", _fmt(best["reward"]))]))
+                             ("its reward", _fmt(best["reward"]))]
+                            + result_rows(truth_section or {})))
     else:
         parts.append("<p>No <code>arch.json</code> yet: the search has not derived its result."
                      "</p>")
@@ -168,7 +172,8 @@ def report_html(summary: SearchSummary, arch_svg: Optional[str] = None) -> str:
                      f"class=\"picture\">{arch_svg}</figure>"
                      f"<pre>{html.escape(summary.arch.describe())}</pre></section>")
     parts.append("<section id=\"curves\"><h2>Search curves</h2><div class=\"grid\">")
-    for pid, caption, svg in plots(summary):
+    extra = truth_plot(truth_section or {})
+    for pid, caption, svg in plots(summary) + ([extra] if extra else []):
         parts.append(f"<figure class=\"plot\" id=\"{pid}\">{svg}<figcaption>"
                      f"{html.escape(caption)}</figcaption></figure>")
     parts.append("</div></section></body></html>\n")

@@ -16,6 +16,7 @@ _KNOWN = {
     "micro": "enas_tf2.search_space.micro.space",
     "macro": "enas_tf2.search_space.macro.space",
     "rnn": "enas_tf2.search_space.rnn.space",
+    "nb201": "enas_tf2.search_space.nb201.space",
 }
 _REGISTRY: Dict[str, Tuple[type, type]] = {}
 
