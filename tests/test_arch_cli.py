@@ -101,9 +101,10 @@ def test_render_run_folder_and_token_string(tmp_path):
     _arch_file(run / "arch.json")
     proc = run_cli("arch_main", ["render", str(run)])
     assert proc.returncode == 0, proc.stderr[-2000:]
-    for ext in ("png", "svg", "dot"):
-        assert (run / f"arch.{ext}").stat().st_size > 500
-    img = Image.open(run / "arch.png")
+    for ext in ("png", "svg", "dot"):      # into analysis/: never over the run's own files
+        assert (run / "analysis" / f"arch.{ext}").stat().st_size > 500
+    assert sorted(os.listdir(run)) == ["analysis", "arch.json"]
+    img = Image.open(run / "analysis" / "arch.png")
     assert img.format == "PNG" and min(img.size) > 300
     out = tmp_path / "pics"
     proc = run_cli("arch_main", ["render", "--search_for=micro", "0", "1", "1", "4", "1", "1",
@@ -139,9 +140,10 @@ def test_report_on_demand(tmp_path):
     proc = run_cli("arch_main", ["report", str(run), "--num_classes=10"])
     assert proc.returncode == 0, proc.stderr[-2000:]
     for name in ("arch.png", "arch.svg", "summary.json", "report.html"):
-        assert f"wrote {run / name}" in proc.stdout
+        assert f"wrote {run / 'analysis' / name}" in proc.stdout
     assert "warning: the child's training metric stays at chance" in proc.stderr
-    summary = json.load(open(run / "summary.json"))
+    assert sorted(os.listdir(run)) == ["analysis", "arch.json", "progress.jsonl"]
+    summary = json.load(open(run / "analysis" / "summary.json"))
     assert [w["code"] for w in summary["warnings"]] == ["child_at_chance"]
 
 
@@ -195,6 +197,6 @@ def test_all_subcommands_on_a_real_micro_search(cifar10_dir, tmp_path):
     assert show.returncode == 0, show.stderr[-2000:]
     assert arch["tokens"] in show.stdout and "cell_3" in _table(show.stdout)
     render = run_cli("arch_main", ["render", str(run / "arch.json"), "--formats=dot"])
-    assert render.returncode == 0 and (run / "arch.dot").exists()
+    assert render.returncode == 0 and (run / "analysis" / "arch.dot").exists()
     diff = run_cli("arch_main", ["diff", str(run), "--search_for=micro", arch["tokens"]])
     assert diff.returncode == 0 and "identical" in diff.stdout

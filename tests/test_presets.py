@@ -230,6 +230,15 @@ EXPECTED = {
     # batch 64, 10 epochs, 10 updates of 5 samples), except the searched node count.
     "ptb_rnn_search_cpu": (PTB_SEARCH_RECIPE, {"space_config.num_nodes": 9}),   # §1.3 K=9
     "ptb_rnn_final": (PTB_FINAL_RECIPE, PTB_FINAL_SIZE),
+    # The CPU-sized final keeps the enas_lm final recipe; sizes are this project's (hidden 64,
+    # batch 64, 10 epochs of 200 windows).
+    "ptb_rnn_final_cpu": (PTB_FINAL_RECIPE, {}),
+    # NAS-Bench-201: the ENAS CIFAR search recipe (controller and child optimiser of
+    # cifar10_micro_search) on the benchmark's network; its final preset is the benchmark's own
+    # training recipe (docs/nb201.md), which docs/enas_reference.md does not cover.
+    "cifar10_nb201_search": ({k: v for k, v in MICRO_SEARCH_RECIPE.items()
+                              if not k.startswith("space_config.")}, {}),
+    "cifar10_nb201_final": ({}, {}),
 }
 
 

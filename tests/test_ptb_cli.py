@@ -170,7 +170,10 @@ def test_enas_predict_text_prints_perplexity_and_next_words(exported, ptb_dir):
     text = run_cli("predict_main", [f"--model_dir={export_dir}", f"--text={sentence}"])
     assert text.returncode == 0, text.stderr[-2000:]
     assert f"{entry['perplexity']:.2f}" in text.stdout
-    assert text.stderr == ""                              # no TensorFlow noise around the output
+    # No TensorFlow noise around the output; only the export's own health warning (6 windows of
+    # training leave the perplexity near the vocabulary size, which the final run flagged).
+    assert all(line.startswith("warning: the network's training metric stays at chance")
+               for line in text.stderr.splitlines()), text.stderr
     nxt = run_cli("predict_main", [f"--model_dir={export_dir}", "--text=the stock market",
                                    "--next_words=4", "--json"])
     assert nxt.returncode == 0, nxt.stderr[-2000:]

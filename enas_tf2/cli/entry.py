@@ -103,7 +103,7 @@ def import_tensorflow():
 def setup_progress_logging() -> None:
     """Timestamped enas_tf2 progress lines on stderr (TensorFlow's INFO lines stay hidden)."""
     from enas_tf2.progress import show_progress
-    show_progress(sys.stderr)
+    show_progress(sys.stderr, propagate=False)
     # absl's default verbosity is INFO, which lets TensorFlow's checkpoint INFO lines through.
     absl_logging.set_verbosity(absl_logging.WARNING)
 

@@ -197,6 +197,8 @@ def check_floor(loop, kind: str, est: Estimate, force: bool) -> None:
         return
     held = host_memory.current_rss()
     room = est.limit - held
+    if room <= 0:
+        return   # nothing fits at all: the memory probe's own refusal says so with its figures
     examples = max(est.batch_size, PROBE_SAFETY * probe_batches(est.batch_size)[1])
     if floor * examples <= room:
         return
