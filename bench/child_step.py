@@ -37,6 +37,8 @@ import tensorflow as tf  # noqa: E402
 import keras  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from measure import (add_load_flags, load_text, profile_ops, total_ops,  # noqa: E402
+                     wait_for_quiet_machine)
 from static_micro import StaticMicroModel  # noqa: E402
 
 from enas_tf2.search_space.micro.arch import MicroArch  # noqa: E402
@@ -90,7 +92,8 @@ def _timed_both(fn, *args):
 def _static_rss_subprocess(args) -> float:
     """Peak RSS (MB) of a process that builds and trains one static model (no shared child)."""
     cmd = [sys.executable, os.path.abspath(__file__), "--static_rss_only"] + [
-        f"--{k}={v}" for k, v in vars(args).items() if k not in ("static_rss_only", "no_rss")]
+        f"--{k}={v}" for k, v in vars(args).items()
+        if k not in ("static_rss_only", "no_rss", "no_ops", "max_wait_min", "quiet_load")]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     return float(out.strip().splitlines()[-1])
 
@@ -109,9 +112,15 @@ def main():
     parser.add_argument("--static_rss_only", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--no_rss", action="store_true", help="skip the static RSS subprocess")
     parser.add_argument("--inter_op", type=int, default=0, help="TF inter-op threads (0: TF's)")
+    parser.add_argument("--intra_op", type=int, default=0, help="TF intra-op threads (0: TF's)")
+    parser.add_argument("--no_ops", action="store_true",
+                        help="skip counting the kernels executed per step (TF profiler)")
+    add_load_flags(parser)
     args = parser.parse_args()
     if args.inter_op:
         tf.config.threading.set_inter_op_parallelism_threads(args.inter_op)
+    if args.intra_op:
+        tf.config.threading.set_intra_op_parallelism_threads(args.intra_op)
 
     tf.random.set_seed(args.seed)
     keras.utils.set_random_seed(args.seed)
@@ -130,6 +139,7 @@ def main():
         print(_rss_mb())
         return
 
+    load_start = wait_for_quiet_machine(args.max_wait_min, args.quiet_load)
     child = MicroChild(num_cells=args.cells, num_classes=10, keep_prob=0.9, **shape_kw)
     child.build((None, args.size, args.size, 3))
     traces = [0]
@@ -166,6 +176,10 @@ def main():
             rows.append((rnd, i, runs["shared"], runs["static"], ratios[-1], cpu_ratios[-1],
                          os.getloadavg()[0]))
 
+    # Kernels executed per step (arch 0), after the timing so profiling does not disturb it.
+    ops = None if args.no_ops else (
+        total_ops(profile_ops(shared_step, (images, labels, arch_tensors[0]))),
+        total_ops(profile_ops(statics[0], (images, labels, arch_tensors[0]))))
     static_rss = None if args.no_rss else _static_rss_subprocess(args)
     print(f"{'round':>5} {'arch':>4} {'shared_s':>9} {'static_s':>9} {'ratio':>6} "
           f"{'shared_cpu':>10} {'static_cpu':>10} {'cpu_ratio':>9} {'load':>5}")
@@ -181,14 +195,20 @@ def main():
           f"{', '.join(f'{t:.1f}' for t in static_first)}), peak RSS "
           f"{'n/a' if static_rss is None else f'{static_rss:.0f} MB'}, "
           f"{len(statics_vars)} variables")
-    print(f"load average at end: {', '.join(f'{v:.2f}' for v in os.getloadavg())}; "
+    if ops is not None:
+        print(f"kernels executed per step (arch 0, TF profiler): shared {ops[0]}, static "
+              f"{ops[1]}, ratio {ops[0] / ops[1]:.3f}")
+    print(f"load average at end: {load_text()}; "
           f"TF_ENABLE_ONEDNN_OPTS={os.environ.get('TF_ENABLE_ONEDNN_OPTS')}")
     result = {"ratio_median": round(statistics.median(ratios), 3),
               "cpu_ratio_median": round(statistics.median(cpu_ratios), 3),
               "first_step_s": round(first_step_s, 1),
               "static_first_step_s": round(statistics.median(static_first), 1),
               "traces": traces[0], "rss_mb": round(rss_mb), "static_rss_mb":
-              None if static_rss is None else round(static_rss)}
+              None if static_rss is None else round(static_rss),
+              "load_start": load_start,
+              "ops_per_step": None if ops is None else ops[0],
+              "static_ops_per_step": None if ops is None else ops[1]}
     print("RESULT " + json.dumps(result))
 
 

@@ -34,6 +34,8 @@ import keras  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from child_step import _rss_mb, _timed_both, make_train_step  # noqa: E402
+from measure import (add_load_flags, load_text, profile_ops, total_ops,  # noqa: E402
+                     wait_for_quiet_machine)
 from static_macro import StaticMacroModel  # noqa: E402
 
 from enas_tf2.layers import branch_switch  # noqa: E402
@@ -45,7 +47,8 @@ from enas_tf2.search_space.macro.child import MacroChild  # noqa: E402
 def _static_rss_subprocess(args) -> float:
     """Peak RSS (MB) of a process that builds and trains one static model (no shared child)."""
     cmd = [sys.executable, os.path.abspath(__file__), "--static_rss_only"] + [
-        f"--{k}={v}" for k, v in vars(args).items() if k not in ("static_rss_only", "no_rss")]
+        f"--{k}={v}" for k, v in vars(args).items()
+        if k not in ("static_rss_only", "no_rss", "no_ops", "max_wait_min", "quiet_load")]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     return float(out.strip().splitlines()[-1])
 
@@ -62,6 +65,9 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--static_rss_only", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--no_rss", action="store_true", help="skip the static RSS subprocess")
+    parser.add_argument("--no_ops", action="store_true",
+                        help="skip counting the kernels executed per step (TF profiler)")
+    add_load_flags(parser)
     args = parser.parse_args()
 
     tf.random.set_seed(args.seed)
@@ -82,6 +88,7 @@ def main():
         print(_rss_mb())
         return
 
+    load_start = wait_for_quiet_machine(args.max_wait_min, args.quiet_load)
     child = MacroChild(num_layers=args.layers, out_filters=args.filters, num_classes=10,
                        keep_prob=0.9)
     child.build(shape)
@@ -119,6 +126,10 @@ def main():
             rows.append((rnd, i, runs["shared"], runs["static"], ratios[-1], cpu_ratios[-1],
                          os.getloadavg()[0]))
 
+    # Kernels executed per step (arch 0), after the timing so profiling does not disturb it.
+    ops = None if args.no_ops else (
+        total_ops(profile_ops(shared_step, (images, labels, arch_tensors[0]))),
+        total_ops(profile_ops(statics[0], (images, labels, arch_tensors[0]))))
     static_rss = None if args.no_rss else _static_rss_subprocess(args)
     print(f"{'round':>5} {'arch':>4} {'shared_s':>9} {'static_s':>9} {'ratio':>6} "
           f"{'shared_cpu':>10} {'static_cpu':>10} {'cpu_ratio':>9} {'load':>5}")
@@ -135,15 +146,21 @@ def main():
           f"({statistics.median(static_first_cpu):.1f} CPU-s; all "
           f"{', '.join(f'{t:.1f}' for t in static_first)}), peak RSS "
           f"{'n/a' if static_rss is None else f'{static_rss:.0f} MB'}, {static_vars} variables")
+    if ops is not None:
+        print(f"kernels executed per step (arch 0, TF profiler): shared {ops[0]}, static "
+              f"{ops[1]}, ratio {ops[0] / ops[1]:.3f}")
     print(f"archs: {', '.join(f'{a.skip_count()} skips' for a in archs)}; load average at end: "
-          f"{', '.join(f'{v:.2f}' for v in os.getloadavg())}; "
+          f"{load_text()}; "
           f"TF_ENABLE_ONEDNN_OPTS={os.environ.get('TF_ENABLE_ONEDNN_OPTS')}")
     result = {"ratio_median": round(statistics.median(ratios), 3),
               "cpu_ratio_median": round(statistics.median(cpu_ratios), 3),
               "first_step_s": round(first_step_s, 1),
               "static_first_step_s": round(statistics.median(static_first), 1),
               "traces": traces[0], "rss_mb": round(rss_mb), "static_rss_mb":
-              None if static_rss is None else round(static_rss)}
+              None if static_rss is None else round(static_rss),
+              "load_start": load_start,
+              "ops_per_step": None if ops is None else ops[0],
+              "static_ops_per_step": None if ops is None else ops[1]}
     print("RESULT " + json.dumps(result))
 
 

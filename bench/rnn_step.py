@@ -33,6 +33,9 @@ import tensorflow as tf  # noqa: E402
 import keras  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from measure import (add_load_flags, load_text, profile_ops, total_ops,  # noqa: E402
+                     wait_for_quiet_machine)
 from enas_tf2.data.text import ptb  # noqa: E402
 from enas_tf2.data.text.config import TextDataConfig  # noqa: E402
 from enas_tf2.search_space.rnn.arch import RnnArch  # noqa: E402
@@ -111,7 +114,11 @@ def main():
     parser.add_argument("--vocab", type=int, default=10000)
     parser.add_argument("--nodes", type=int, default=9)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no_ops", action="store_true",
+                        help="skip counting the kernels executed per step (TF profiler)")
+    add_load_flags(parser)
     args = parser.parse_args()
+    load_start = wait_for_quiet_machine(args.max_wait_min, args.quiet_load)
 
     keras.utils.set_random_seed(args.seed)
     rng = np.random.default_rng(args.seed)
@@ -169,6 +176,11 @@ def main():
             rows.append((rnd, i, min(lengths), max(lengths), runs["shared"], runs["static"],
                          ratios[-1], cpu_ratios[-1], os.getloadavg()[0]))
 
+    # Kernels executed per step (arch 0, full window), after the timing. The time loop makes
+    # the count depend on the window length, so both models run the same window.
+    ops = None if args.no_ops else (
+        total_ops(profile_ops(shared_step, (window(args.bptt), arch_tensors[0]))),
+        total_ops(profile_ops(statics[0], (window(args.bptt),))))
     step_s = statistics.median(shared_walls)
     tokens_per_s = args.batch * float(np.mean(lengths_all)) / step_s
     print(f"{'round':>5} {'arch':>4} {'T':>7} {'shared_s':>9} {'static_s':>9} {'ratio':>6} "
@@ -185,12 +197,18 @@ def main():
           f"for {len(archs)} archs, {len(child.trainable_variables)} variables")
     print(f"static: first step median {statistics.median(static_first):.1f} s; "
           f"head only (no cell): {statistics.median(heads):.3f} s")
-    print(f"load average at end: {', '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    if ops is not None:
+        print(f"kernels executed per step (arch 0, T = {args.bptt}, TF profiler): shared "
+              f"{ops[0]}, static {ops[1]}, ratio {ops[0] / ops[1]:.3f}")
+    print(f"load average at end: {load_text()}")
     result = {"ratio_median": round(statistics.median(ratios), 3),
               "cpu_ratio_median": round(statistics.median(cpu_ratios), 3),
               "traces": traces[0], "step_s": round(step_s, 3),
               "tokens_per_s": round(tokens_per_s), "first_step_s": round(first_step_s, 1),
-              "head_only_s": round(statistics.median(heads), 3)}
+              "head_only_s": round(statistics.median(heads), 3),
+              "load_start": load_start,
+              "ops_per_step": None if ops is None else ops[0],
+              "static_ops_per_step": None if ops is None else ops[1]}
     print("RESULT " + json.dumps(result))
 
 
