@@ -37,8 +37,8 @@ import tensorflow as tf  # noqa: E402
 import keras  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from measure import (add_load_flags, load_text, profile_ops, total_ops,  # noqa: E402
-                     wait_for_quiet_machine)
+from measure import (COUNT_FLAG, add_load_flags, count_node_visits, load_text,  # noqa: E402
+                     run_marked_steps, wait_for_quiet_machine)
 from static_micro import StaticMicroModel  # noqa: E402
 
 from enas_tf2.search_space.micro.arch import MicroArch  # noqa: E402
@@ -89,11 +89,35 @@ def _timed_both(fn, *args):
     return time.perf_counter() - wall, time.process_time() - cpu
 
 
+def _shape_argv(args):
+    """The command-line flags that shape the models (for the subprocesses)."""
+    return [f"--{k}={v}" for k, v in vars(args).items()
+            if k not in ("static_rss_only", "no_rss", "no_ops", "max_wait_min", "quiet_load",
+                         "count_nodes_only")]
+
+
+def ops_line(ops) -> str:
+    """One line on the executor's work per step, shared vs static (`count_node_visits`)."""
+    shared, static = ops["shared"], ops["static"]
+    return (f"ops executed per step (arch 0, executor log): shared {shared['live']}, static "
+            f"{static['live']}, ratio {shared['live'] / static['live']:.3f}; nodes visited "
+            f"incl. untaken branches: shared {shared['nodes']}, static {static['nodes']}, "
+            f"ratio {shared['nodes'] / static['nodes']:.3f}")
+
+
+def ops_keys(ops) -> dict:
+    """The op-count keys of a RESULT line (None when not counted)."""
+    if ops is None:
+        return {"ops_per_step": None, "static_ops_per_step": None, "nodes_per_step": None,
+                "static_nodes_per_step": None}
+    return {"ops_per_step": ops["shared"]["live"], "static_ops_per_step": ops["static"]["live"],
+            "nodes_per_step": ops["shared"]["nodes"],
+            "static_nodes_per_step": ops["static"]["nodes"]}
+
+
 def _static_rss_subprocess(args) -> float:
     """Peak RSS (MB) of a process that builds and trains one static model (no shared child)."""
-    cmd = [sys.executable, os.path.abspath(__file__), "--static_rss_only"] + [
-        f"--{k}={v}" for k, v in vars(args).items()
-        if k not in ("static_rss_only", "no_rss", "no_ops", "max_wait_min", "quiet_load")]
+    cmd = [sys.executable, os.path.abspath(__file__), "--static_rss_only"] + _shape_argv(args)
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     return float(out.strip().splitlines()[-1])
 
@@ -114,7 +138,8 @@ def main():
     parser.add_argument("--inter_op", type=int, default=0, help="TF inter-op threads (0: TF's)")
     parser.add_argument("--intra_op", type=int, default=0, help="TF intra-op threads (0: TF's)")
     parser.add_argument("--no_ops", action="store_true",
-                        help="skip counting the kernels executed per step (TF profiler)")
+                        help="skip counting the ops executed per step (a logging subprocess)")
+    parser.add_argument(COUNT_FLAG, action="store_true", help=argparse.SUPPRESS)
     add_load_flags(parser)
     args = parser.parse_args()
     if args.inter_op:
@@ -139,11 +164,19 @@ def main():
         print(_rss_mb())
         return
 
-    load_start = wait_for_quiet_machine(args.max_wait_min, args.quiet_load)
+    if not args.count_nodes_only:
+        load_start = wait_for_quiet_machine(args.max_wait_min, args.quiet_load)
     child = MicroChild(num_cells=args.cells, num_classes=10, keep_prob=0.9, **shape_kw)
     child.build((None, args.size, args.size, 3))
     traces = [0]
     shared_step = make_train_step(child, True, traces)
+    if args.count_nodes_only:
+        model = StaticMicroModel(archs[0], **shape_kw)
+        model.build((None, args.size, args.size, 3))
+        static_step = make_train_step(model, False, [0])
+        run_marked_steps({name: (lambda fn=fn: fn(images, labels, arch_tensors[0]))
+                          for name, fn in (("shared", shared_step), ("static", static_step))})
+        return
     first_step_s, first_step_cpu = _timed_both(shared_step, images, labels, arch_tensors[0])
     for arch in arch_tensors:            # warm-up: one step per arch
         shared_step(images, labels, arch).numpy()
@@ -176,10 +209,8 @@ def main():
             rows.append((rnd, i, runs["shared"], runs["static"], ratios[-1], cpu_ratios[-1],
                          os.getloadavg()[0]))
 
-    # Kernels executed per step (arch 0), after the timing so profiling does not disturb it.
-    ops = None if args.no_ops else (
-        total_ops(profile_ops(shared_step, (images, labels, arch_tensors[0]))),
-        total_ops(profile_ops(statics[0], (images, labels, arch_tensors[0]))))
+    # Ops executed per step (arch 0), in a subprocess after the timing.
+    ops = None if args.no_ops else count_node_visits(os.path.abspath(__file__), _shape_argv(args))
     static_rss = None if args.no_rss else _static_rss_subprocess(args)
     print(f"{'round':>5} {'arch':>4} {'shared_s':>9} {'static_s':>9} {'ratio':>6} "
           f"{'shared_cpu':>10} {'static_cpu':>10} {'cpu_ratio':>9} {'load':>5}")
@@ -196,8 +227,7 @@ def main():
           f"{'n/a' if static_rss is None else f'{static_rss:.0f} MB'}, "
           f"{len(statics_vars)} variables")
     if ops is not None:
-        print(f"kernels executed per step (arch 0, TF profiler): shared {ops[0]}, static "
-              f"{ops[1]}, ratio {ops[0] / ops[1]:.3f}")
+        print(ops_line(ops))
     print(f"load average at end: {load_text()}; "
           f"TF_ENABLE_ONEDNN_OPTS={os.environ.get('TF_ENABLE_ONEDNN_OPTS')}")
     result = {"ratio_median": round(statistics.median(ratios), 3),
@@ -207,8 +237,7 @@ def main():
               "traces": traces[0], "rss_mb": round(rss_mb), "static_rss_mb":
               None if static_rss is None else round(static_rss),
               "load_start": load_start,
-              "ops_per_step": None if ops is None else ops[0],
-              "static_ops_per_step": None if ops is None else ops[1]}
+              **ops_keys(ops)}
     print("RESULT " + json.dumps(result))
 
 

@@ -5,6 +5,11 @@ Used by `child_step.py`, `macro_child_step.py`, `rnn_step.py` and `op_profile.py
 * `wait_for_quiet_machine` waits (bounded) until the 1-minute load average drops below a
   threshold before anything is timed, and says so when it gave up: wall-clock ratios taken while
   other jobs share the 2 cores are noisy, so a RESULT line carries ``load_start``.
+* `count_node_visits` counts, exactly, the nodes TensorFlow's executor processes in one step
+  (every kernel, control-flow node, function argument/return and untaken-branch node it visits
+  as dead), by re-running the benchmark in a subprocess with the executor's per-node log on
+  (``TF_CPP_VMODULE=executor=1``) and counting the log lines of one marked step. The counts do
+  not depend on the machine or its load; the logging makes that subprocess slow.
 * `profile_ops` runs a step under the TensorFlow profiler (`tf.profiler.experimental`) and
   counts the kernels the executor ran, by op type, with their summed kernel time. The count is a
   hardware-independent figure (the same graph runs the same kernels on any CPU and any load);
@@ -16,7 +21,10 @@ from __future__ import annotations
 import collections
 import glob
 import os
+import re
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 
@@ -28,6 +36,9 @@ except ImportError:   # pragma: no cover
     from tsl.profiler.protobuf import xplane_pb2
 
 QUIET_LOAD = 0.7
+COUNT_FLAG = "--count_nodes_only"   # the subprocess mode of a benchmark script
+_MARK = "ENAS_NODE_COUNT"
+_NODE_LINE = re.compile(r"Process node: \d+ step -?\d+ \{\{node [^}]*\}\} = ([A-Za-z0-9_]+)")
 
 
 def add_load_flags(parser):
@@ -109,13 +120,14 @@ def total_ops(profile) -> int:
     return round(sum(count for count, _ in profile.values()))
 
 
-def print_op_table(shared, static, top: int = 25, names=("shared", "static")):
-    """Op types sorted by how much more time the first profile spends on them than the second."""
+def print_op_table(shared, static, top: int = 25, names=("shared", "static"), by_count=False):
+    """``{op: (count, ms)}`` tables side by side, op types sorted by how much more time (or,
+    ``by_count``, how many more executions) the first spends on them than the second."""
     ops = set(shared) | set(static)
     rows = []
     for op in ops:
         a, b = shared.get(op, (0, 0.0)), static.get(op, (0, 0.0))
-        rows.append((a[1] - b[1], op, a, b))
+        rows.append((a[0] - b[0] if by_count else a[1] - b[1], op, a, b))
     rows.sort(key=lambda r: (-abs(r[0]), r[1]))
     print(f"{'op type':<34} {names[0] + ' n':>9} {names[1] + ' n':>9} {names[0] + ' ms':>10} "
           f"{names[1] + ' ms':>10} {'diff ms':>8}")
@@ -124,3 +136,44 @@ def print_op_table(shared, static, top: int = 25, names=("shared", "static")):
     ta, tb = total_ops(shared), total_ops(static)
     ma, mb = sum(v[1] for v in shared.values()), sum(v[1] for v in static.values())
     print(f"{'total':<34} {ta:>9d} {tb:>9d} {ma:>10.1f} {mb:>10.1f} {ma - mb:>8.1f}")
+
+
+def run_marked_steps(steps):
+    """In a benchmark's `COUNT_FLAG` subprocess: runs each ``name -> step()`` twice (trace,
+    first run) and once more between markers on stderr, which `count_node_visits` reads."""
+    for name, step in steps.items():
+        for _ in range(2):
+            _result_numpy(step())
+        print(f"{_MARK} start {name}", file=sys.stderr, flush=True)
+        _result_numpy(step())
+        print(f"{_MARK} end {name}", file=sys.stderr, flush=True)
+
+
+def _result_numpy(result):
+    return result.numpy() if hasattr(result, "numpy") else result
+
+
+def count_node_visits(script: str, argv) -> dict:
+    """``{name: {"nodes": visits, "live": visits not dead, "ops": Counter of live op types}}``
+    for one step of each model ``script`` runs with `run_marked_steps` under `COUNT_FLAG`."""
+    env = dict(os.environ, TF_CPP_VMODULE="executor=1", TF_CPP_MIN_LOG_LEVEL="0")
+    proc = subprocess.Popen([sys.executable, script, COUNT_FLAG] + list(argv), env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    counts, current = {}, None
+    for line in proc.stderr:
+        if line.startswith(_MARK):
+            _, what, name = line.split()
+            current = name if what == "start" else None
+            if current is not None:
+                counts[name] = {"nodes": 0, "live": 0, "ops": collections.Counter()}
+            continue
+        if current is None or "Process node:" not in line:
+            continue
+        match = _NODE_LINE.search(line)
+        counts[current]["nodes"] += 1
+        if match and " is dead device: " not in line:
+            counts[current]["live"] += 1
+            counts[current]["ops"][match.group(1)] += 1
+    if proc.wait() != 0:
+        raise RuntimeError(f"node-count subprocess of {script} failed ({proc.returncode})")
+    return counts

@@ -26,7 +26,8 @@ import keras  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from child_step import make_train_step  # noqa: E402
-from measure import load_text, print_op_table, profile_ops, total_ops  # noqa: E402
+from measure import (COUNT_FLAG, count_node_visits, load_text, print_op_table,  # noqa: E402
+                     profile_ops, run_marked_steps)
 
 
 def build_pair(space: str, arch_index: int, args):
@@ -61,7 +62,13 @@ def main():
     parser.add_argument("--size", type=int, default=32)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--top", type=int, default=30, help="rows of the table")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="TF inter- and intra-op threads (0: TF's); 1 times pure work")
+    parser.add_argument(COUNT_FLAG, action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.threads:
+        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
 
     tf.random.set_seed(args.seed)
     keras.utils.set_random_seed(args.seed)
@@ -70,21 +77,35 @@ def main():
     shared, static, arch = build_pair(args.space, args.arch, args)
     shared_step = make_train_step(shared, True, [0])
     static_step = make_train_step(static, False, [0])
+    if args.count_nodes_only:
+        run_marked_steps({"shared": lambda: shared_step(images, labels, arch),
+                          "static": lambda: static_step(images, labels, arch)})
+        return
     for step in (shared_step, static_step):      # trace and first run outside the profile
         step(images, labels, arch).numpy()
         step(images, labels, arch).numpy()
     print(f"load average at start: {load_text()}")
     profiles = {name: profile_ops(step, (images, labels, arch), args.steps)
                 for name, step in (("shared", shared_step), ("static", static_step))}
-    print(f"{args.space} arch {args.arch}: kernels executed and kernel ms per step "
-          f"({args.steps} profiled steps each)")
-    print_op_table(profiles["shared"], profiles["static"], args.top)
-    ops_shared, ops_static = total_ops(profiles["shared"]), total_ops(profiles["static"])
+    visits = count_node_visits(os.path.abspath(__file__), [
+        f"--space={args.space}", f"--arch={args.arch}", f"--batch={args.batch}",
+        f"--size={args.size}", f"--seed={args.seed}"])
+    print(f"{args.space} arch {args.arch}: ops executed per step by type (executor log, exact) "
+          f"and their kernel ms per step (TF profiler, {args.steps} steps each; the profiler "
+          f"times only kernels TF runs as 'expensive')")
+    counted = {name: {op: (n, profiles[name].get(op, (0, 0.0))[1])
+                      for op, n in visits[name]["ops"].items()} for name in visits}
+    print_op_table(counted["shared"], counted["static"], args.top, by_count=True)
+    shared, static = visits["shared"], visits["static"]
+    print(f"nodes visited per step (incl. untaken branches visited as dead): shared "
+          f"{shared['nodes']}, static {static['nodes']}")
     print(f"load average at end: {load_text()}")
     print("RESULT " + json.dumps({"space": args.space, "arch": args.arch,
-                                  "ops_per_step": ops_shared,
-                                  "static_ops_per_step": ops_static,
-                                  "ops_ratio": round(ops_shared / ops_static, 3)}))
+                                  "ops_per_step": shared["live"],
+                                  "static_ops_per_step": static["live"],
+                                  "nodes_per_step": shared["nodes"],
+                                  "static_nodes_per_step": static["nodes"],
+                                  "ops_ratio": round(shared["live"] / static["live"], 3)}))
 
 
 if __name__ == "__main__":
