@@ -155,7 +155,8 @@ def _result_numpy(result):
 
 def count_node_visits(script: str, argv) -> dict:
     """``{name: {"nodes": visits, "live": visits not dead, "ops": Counter of live op types}}``
-    for one step of each model ``script`` runs with `run_marked_steps` under `COUNT_FLAG`."""
+    for one step of each model ``script`` runs with `run_marked_steps` under `COUNT_FLAG`
+    (None, with a message, when the subprocess fails)."""
     env = dict(os.environ, TF_CPP_VMODULE="executor=1", TF_CPP_MIN_LOG_LEVEL="0")
     proc = subprocess.Popen([sys.executable, script, COUNT_FLAG] + list(argv), env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -174,6 +175,9 @@ def count_node_visits(script: str, argv) -> dict:
         if match and " is dead device: " not in line:
             counts[current]["live"] += 1
             counts[current]["ops"][match.group(1)] += 1
-    if proc.wait() != 0:
-        raise RuntimeError(f"node-count subprocess of {script} failed ({proc.returncode})")
+    if proc.wait() != 0 or not counts:
+        # The timing already happened: report it without the counts rather than fail.
+        print(f"node-count subprocess of {script} failed (exit {proc.returncode}); no op "
+              f"counts", flush=True)
+        return None
     return counts
