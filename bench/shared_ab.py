@@ -31,16 +31,19 @@ from measure import (COUNT_FLAG, add_load_flags, count_node_visits, load_text,  
 from static_micro import StaticMicroModel  # noqa: E402
 
 from enas_tf2.layers import branch_switch  # noqa: E402
+from enas_tf2.search_space.micro import shared_cell  # noqa: E402
 from enas_tf2.search_space.micro.arch import MicroArch  # noqa: E402
 from enas_tf2.search_space.micro.child import MicroChild  # noqa: E402
 
 # name -> {module attribute: value} set while that variant is traced.
 _SPLIT, _LOWER = (branch_switch, "SPLIT_BACKWARD"), (branch_switch, "LOWER_SWITCH")
+_MERGE = (shared_cell, "MERGE_READS")
 VARIANTS = {
-    "joined_lowered": {_SPLIT: False, _LOWER: True},     # before issue 23
-    "split_lowered": {_SPLIT: True, _LOWER: True},
-    "split": {_SPLIT: True, _LOWER: False},               # issue 23 default
-    "joined": {_SPLIT: False, _LOWER: False},
+    "joined_lowered": {_SPLIT: False, _LOWER: True, _MERGE: False},   # before issue 23
+    "split_lowered": {_SPLIT: True, _LOWER: True, _MERGE: False},     # issue 23 default
+    "split": {_SPLIT: True, _LOWER: False, _MERGE: False},
+    "joined": {_SPLIT: False, _LOWER: False, _MERGE: False},
+    "split_merge": {_SPLIT: True, _LOWER: True, _MERGE: True},        # experimental
 }
 
 
