@@ -7,7 +7,7 @@ rotating between rounds. Per variant: median wall and CPU seconds, their ratios 
 model (per round, then the median), and kernels executed per step (TF profiler). This is how the
 changes of issue 23 were measured one at a time (bench/README.md, "Shared-step overhead").
 
-    python bench/shared_ab.py --variants joined_lowered,split_lowered,split --rounds 4
+    python bench/shared_ab.py --variants joined_lowered,split_lowered,split_merge --rounds 6
 """
 
 from __future__ import annotations
