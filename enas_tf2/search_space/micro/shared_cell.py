@@ -40,8 +40,8 @@ NUM_INPUTS = 2   # nodes 0 and 1 of a cell are its inputs
 # Experimental, off: forward reads through a lowered switch over the node tensors, whose Merge
 # fires as soon as the CHOSEN node exists, instead of a read of the node list, which waits
 # for every node appended before (the static graph runs node 3 beside node 2 when it reads
-# only the cell inputs). The gradient still flows through the list. Unmeasured idle
-# (bench/README.md, issue 23); the maths is the same either way.
+# only the cell inputs). The gradient still flows through the list. Off: on a quiet machine it
+# measured no gain (wall ratio 1.109 vs 1.105, bench/README.md issue 23); same maths either way.
 MERGE_READS = False
 
 
