@@ -37,6 +37,8 @@ import tensorflow as tf  # noqa: E402
 import keras  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from measure import (COUNT_FLAG, add_load_flags, count_node_visits, load_text,  # noqa: E402
+                     run_marked_steps, wait_for_quiet_machine)
 from static_micro import StaticMicroModel  # noqa: E402
 
 from enas_tf2.search_space.micro.arch import MicroArch  # noqa: E402
@@ -87,10 +89,35 @@ def _timed_both(fn, *args):
     return time.perf_counter() - wall, time.process_time() - cpu
 
 
+def _shape_argv(args):
+    """The command-line flags that shape the models (for the subprocesses)."""
+    return [f"--{k}={v}" for k, v in vars(args).items()
+            if k not in ("static_rss_only", "no_rss", "no_ops", "max_wait_min", "quiet_load",
+                         "count_nodes_only")]
+
+
+def ops_line(ops) -> str:
+    """One line on the executor's work per step, shared vs static (`count_node_visits`)."""
+    shared, static = ops["shared"], ops["static"]
+    return (f"ops executed per step (arch 0, executor log): shared {shared['live']}, static "
+            f"{static['live']}, ratio {shared['live'] / static['live']:.3f}; nodes visited "
+            f"incl. untaken branches: shared {shared['nodes']}, static {static['nodes']}, "
+            f"ratio {shared['nodes'] / static['nodes']:.3f}")
+
+
+def ops_keys(ops) -> dict:
+    """The op-count keys of a RESULT line (None when not counted)."""
+    if ops is None:
+        return {"ops_per_step": None, "static_ops_per_step": None, "nodes_per_step": None,
+                "static_nodes_per_step": None}
+    return {"ops_per_step": ops["shared"]["live"], "static_ops_per_step": ops["static"]["live"],
+            "nodes_per_step": ops["shared"]["nodes"],
+            "static_nodes_per_step": ops["static"]["nodes"]}
+
+
 def _static_rss_subprocess(args) -> float:
     """Peak RSS (MB) of a process that builds and trains one static model (no shared child)."""
-    cmd = [sys.executable, os.path.abspath(__file__), "--static_rss_only"] + [
-        f"--{k}={v}" for k, v in vars(args).items() if k not in ("static_rss_only", "no_rss")]
+    cmd = [sys.executable, os.path.abspath(__file__), "--static_rss_only"] + _shape_argv(args)
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     return float(out.strip().splitlines()[-1])
 
@@ -109,9 +136,16 @@ def main():
     parser.add_argument("--static_rss_only", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--no_rss", action="store_true", help="skip the static RSS subprocess")
     parser.add_argument("--inter_op", type=int, default=0, help="TF inter-op threads (0: TF's)")
+    parser.add_argument("--intra_op", type=int, default=0, help="TF intra-op threads (0: TF's)")
+    parser.add_argument("--no_ops", action="store_true",
+                        help="skip counting the ops executed per step (a logging subprocess)")
+    parser.add_argument(COUNT_FLAG, action="store_true", help=argparse.SUPPRESS)
+    add_load_flags(parser)
     args = parser.parse_args()
     if args.inter_op:
         tf.config.threading.set_inter_op_parallelism_threads(args.inter_op)
+    if args.intra_op:
+        tf.config.threading.set_intra_op_parallelism_threads(args.intra_op)
 
     tf.random.set_seed(args.seed)
     keras.utils.set_random_seed(args.seed)
@@ -130,10 +164,19 @@ def main():
         print(_rss_mb())
         return
 
+    if not args.count_nodes_only:
+        load_start = wait_for_quiet_machine(args.max_wait_min, args.quiet_load)
     child = MicroChild(num_cells=args.cells, num_classes=10, keep_prob=0.9, **shape_kw)
     child.build((None, args.size, args.size, 3))
     traces = [0]
     shared_step = make_train_step(child, True, traces)
+    if args.count_nodes_only:
+        model = StaticMicroModel(archs[0], **shape_kw)
+        model.build((None, args.size, args.size, 3))
+        static_step = make_train_step(model, False, [0])
+        run_marked_steps({name: (lambda fn=fn: fn(images, labels, arch_tensors[0]))
+                          for name, fn in (("shared", shared_step), ("static", static_step))})
+        return
     first_step_s, first_step_cpu = _timed_both(shared_step, images, labels, arch_tensors[0])
     for arch in arch_tensors:            # warm-up: one step per arch
         shared_step(images, labels, arch).numpy()
@@ -166,6 +209,8 @@ def main():
             rows.append((rnd, i, runs["shared"], runs["static"], ratios[-1], cpu_ratios[-1],
                          os.getloadavg()[0]))
 
+    # Ops executed per step (arch 0), in a subprocess after the timing.
+    ops = None if args.no_ops else count_node_visits(os.path.abspath(__file__), _shape_argv(args))
     static_rss = None if args.no_rss else _static_rss_subprocess(args)
     print(f"{'round':>5} {'arch':>4} {'shared_s':>9} {'static_s':>9} {'ratio':>6} "
           f"{'shared_cpu':>10} {'static_cpu':>10} {'cpu_ratio':>9} {'load':>5}")
@@ -181,14 +226,18 @@ def main():
           f"{', '.join(f'{t:.1f}' for t in static_first)}), peak RSS "
           f"{'n/a' if static_rss is None else f'{static_rss:.0f} MB'}, "
           f"{len(statics_vars)} variables")
-    print(f"load average at end: {', '.join(f'{v:.2f}' for v in os.getloadavg())}; "
+    if ops is not None:
+        print(ops_line(ops))
+    print(f"load average at end: {load_text()}; "
           f"TF_ENABLE_ONEDNN_OPTS={os.environ.get('TF_ENABLE_ONEDNN_OPTS')}")
     result = {"ratio_median": round(statistics.median(ratios), 3),
               "cpu_ratio_median": round(statistics.median(cpu_ratios), 3),
               "first_step_s": round(first_step_s, 1),
               "static_first_step_s": round(statistics.median(static_first), 1),
               "traces": traces[0], "rss_mb": round(rss_mb), "static_rss_mb":
-              None if static_rss is None else round(static_rss)}
+              None if static_rss is None else round(static_rss),
+              "load_start": load_start,
+              **ops_keys(ops)}
     print("RESULT " + json.dumps(result))
 
 

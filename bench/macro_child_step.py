@@ -33,7 +33,10 @@ import tensorflow as tf  # noqa: E402
 import keras  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from child_step import _rss_mb, _timed_both, make_train_step  # noqa: E402
+from child_step import (_rss_mb, _shape_argv, _timed_both, make_train_step,  # noqa: E402
+                        ops_keys, ops_line)
+from measure import (COUNT_FLAG, add_load_flags, count_node_visits, load_text,  # noqa: E402
+                     run_marked_steps, wait_for_quiet_machine)
 from static_macro import StaticMacroModel  # noqa: E402
 
 from enas_tf2.layers import branch_switch  # noqa: E402
@@ -44,8 +47,7 @@ from enas_tf2.search_space.macro.child import MacroChild  # noqa: E402
 
 def _static_rss_subprocess(args) -> float:
     """Peak RSS (MB) of a process that builds and trains one static model (no shared child)."""
-    cmd = [sys.executable, os.path.abspath(__file__), "--static_rss_only"] + [
-        f"--{k}={v}" for k, v in vars(args).items() if k not in ("static_rss_only", "no_rss")]
+    cmd = [sys.executable, os.path.abspath(__file__), "--static_rss_only"] + _shape_argv(args)
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     return float(out.strip().splitlines()[-1])
 
@@ -62,6 +64,10 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--static_rss_only", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--no_rss", action="store_true", help="skip the static RSS subprocess")
+    parser.add_argument("--no_ops", action="store_true",
+                        help="skip counting the ops executed per step (a logging subprocess)")
+    parser.add_argument(COUNT_FLAG, action="store_true", help=argparse.SUPPRESS)
+    add_load_flags(parser)
     args = parser.parse_args()
 
     tf.random.set_seed(args.seed)
@@ -82,11 +88,20 @@ def main():
         print(_rss_mb())
         return
 
+    if not args.count_nodes_only:
+        load_start = wait_for_quiet_machine(args.max_wait_min, args.quiet_load)
     child = MacroChild(num_layers=args.layers, out_filters=args.filters, num_classes=10,
                        keep_prob=0.9)
     child.build(shape)
     traces = [0]
     shared_step = make_train_step(child, True, traces)
+    if args.count_nodes_only:
+        model = StaticMacroModel(archs[0], out_filters=args.filters)
+        model.build(shape)
+        static_step = make_train_step(model, False, [0])
+        run_marked_steps({name: (lambda fn=fn: fn(images, labels, arch_tensors[0]))
+                          for name, fn in (("shared", shared_step), ("static", static_step))})
+        return
     first_step_s, first_step_cpu = _timed_both(shared_step, images, labels, arch_tensors[0])
     for arch in arch_tensors:            # warm-up: one step per arch
         shared_step(images, labels, arch).numpy()
@@ -119,6 +134,8 @@ def main():
             rows.append((rnd, i, runs["shared"], runs["static"], ratios[-1], cpu_ratios[-1],
                          os.getloadavg()[0]))
 
+    # Ops executed per step (arch 0), in a subprocess after the timing.
+    ops = None if args.no_ops else count_node_visits(os.path.abspath(__file__), _shape_argv(args))
     static_rss = None if args.no_rss else _static_rss_subprocess(args)
     print(f"{'round':>5} {'arch':>4} {'shared_s':>9} {'static_s':>9} {'ratio':>6} "
           f"{'shared_cpu':>10} {'static_cpu':>10} {'cpu_ratio':>9} {'load':>5}")
@@ -135,15 +152,19 @@ def main():
           f"({statistics.median(static_first_cpu):.1f} CPU-s; all "
           f"{', '.join(f'{t:.1f}' for t in static_first)}), peak RSS "
           f"{'n/a' if static_rss is None else f'{static_rss:.0f} MB'}, {static_vars} variables")
+    if ops is not None:
+        print(ops_line(ops))
     print(f"archs: {', '.join(f'{a.skip_count()} skips' for a in archs)}; load average at end: "
-          f"{', '.join(f'{v:.2f}' for v in os.getloadavg())}; "
+          f"{load_text()}; "
           f"TF_ENABLE_ONEDNN_OPTS={os.environ.get('TF_ENABLE_ONEDNN_OPTS')}")
     result = {"ratio_median": round(statistics.median(ratios), 3),
               "cpu_ratio_median": round(statistics.median(cpu_ratios), 3),
               "first_step_s": round(first_step_s, 1),
               "static_first_step_s": round(statistics.median(static_first), 1),
               "traces": traces[0], "rss_mb": round(rss_mb), "static_rss_mb":
-              None if static_rss is None else round(static_rss)}
+              None if static_rss is None else round(static_rss),
+              "load_start": load_start,
+              **ops_keys(ops)}
     print("RESULT " + json.dumps(result))
 
 

@@ -33,6 +33,10 @@ import tensorflow as tf  # noqa: E402
 import keras  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from child_step import ops_keys, ops_line  # noqa: E402
+from measure import (COUNT_FLAG, add_load_flags, count_node_visits, load_text,  # noqa: E402
+                     run_marked_steps, wait_for_quiet_machine)
 from enas_tf2.data.text import ptb  # noqa: E402
 from enas_tf2.data.text.config import TextDataConfig  # noqa: E402
 from enas_tf2.search_space.rnn.arch import RnnArch  # noqa: E402
@@ -111,7 +115,13 @@ def main():
     parser.add_argument("--vocab", type=int, default=10000)
     parser.add_argument("--nodes", type=int, default=9)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no_ops", action="store_true",
+                        help="skip counting the ops executed per step (a logging subprocess)")
+    parser.add_argument(COUNT_FLAG, action="store_true", help=argparse.SUPPRESS)
+    add_load_flags(parser)
     args = parser.parse_args()
+    load_start = None if args.count_nodes_only else wait_for_quiet_machine(
+        args.max_wait_min, args.quiet_load)
 
     keras.utils.set_random_seed(args.seed)
     rng = np.random.default_rng(args.seed)
@@ -131,6 +141,15 @@ def main():
     child_task.create_state(child, args.batch)
     traces = [0]
     shared_step = make_train_step(child, child_task, args.batch, arch_len, traces)
+    if args.count_nodes_only:    # one full window through the shared and the static step
+        model = RnnLM(archs[0], args.vocab, cfg)
+        model.build()
+        task = LanguageModelTask(data, SEARCH_OPTIMIZER)
+        task.create_state(model, args.batch)
+        static_step = make_train_step(model, task, args.batch, None, [0])
+        run_marked_steps({"shared": lambda: shared_step(window(args.bptt), arch_tensors[0]),
+                          "static": lambda: static_step(window(args.bptt))})
+        return
     first_step_s, first_step_cpu = _timed(shared_step, window(args.bptt), arch_tensors[0])
     for i, arch in enumerate(arch_tensors):              # warm-up: one step per arch
         shared_step(window(args.bptt - 3 + i), arch).numpy()
@@ -169,6 +188,11 @@ def main():
             rows.append((rnd, i, min(lengths), max(lengths), runs["shared"], runs["static"],
                          ratios[-1], cpu_ratios[-1], os.getloadavg()[0]))
 
+    # Ops executed per step (arch 0), in a subprocess after the timing. The time loop makes the
+    # count depend on the window length, so both models run the same full window.
+    ops = None if args.no_ops else count_node_visits(os.path.abspath(__file__), [
+        f"--{k}={v}" for k, v in vars(args).items()
+        if k in ("batch", "bptt", "hidden", "vocab", "nodes", "seed")])
     step_s = statistics.median(shared_walls)
     tokens_per_s = args.batch * float(np.mean(lengths_all)) / step_s
     print(f"{'round':>5} {'arch':>4} {'T':>7} {'shared_s':>9} {'static_s':>9} {'ratio':>6} "
@@ -185,12 +209,16 @@ def main():
           f"for {len(archs)} archs, {len(child.trainable_variables)} variables")
     print(f"static: first step median {statistics.median(static_first):.1f} s; "
           f"head only (no cell): {statistics.median(heads):.3f} s")
-    print(f"load average at end: {', '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    if ops is not None:
+        print(ops_line(ops) + f" (T = {args.bptt})")
+    print(f"load average at end: {load_text()}")
     result = {"ratio_median": round(statistics.median(ratios), 3),
               "cpu_ratio_median": round(statistics.median(cpu_ratios), 3),
               "traces": traces[0], "step_s": round(step_s, 3),
               "tokens_per_s": round(tokens_per_s), "first_step_s": round(first_step_s, 1),
-              "head_only_s": round(statistics.median(heads), 3)}
+              "head_only_s": round(statistics.median(heads), 3),
+              "load_start": load_start,
+              **ops_keys(ops)}
     print("RESULT " + json.dumps(result))
 
 

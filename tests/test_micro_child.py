@@ -125,6 +125,16 @@ def test_matches_a_plain_network_of_the_arch_forward_and_backward(arch):
         np.testing.assert_allclose(got / scale, want / scale, atol=1e-5, err_msg=v.path)
 
 
+@pytest.mark.parametrize("split,merge", [(False, False), (True, True)],
+                         ids=["joined_backward", "split_backward_merge_reads"])
+def test_the_benchmark_switches_keep_the_maths(monkeypatch, split, merge):
+    """`branch_switch.SPLIT_BACKWARD` and `shared_cell.MERGE_READS` (issue 23) move work between
+    functions, never change values or gradients."""
+    monkeypatch.setattr(branch_switch, "SPLIT_BACKWARD", split)
+    monkeypatch.setattr(shared_cell_module, "MERGE_READS", merge)
+    test_matches_a_plain_network_of_the_arch_forward_and_backward(COVERING_ARCH)
+
+
 def test_one_trace_serves_twenty_random_archs():
     child = _child()
     images, labels = _images(), tf.constant([0, 1, 2, 3])
@@ -151,7 +161,7 @@ def test_one_trace_serves_twenty_random_archs():
     losses += [float(train_step(tf.constant(a))) for a in archs[1:]]
     assert len(traces) == 1
     assert branch_switch.trace_counts() == slot_traces
-    assert set(slot_traces.values()) == {(1, 1)}
+    assert {count for counts in slot_traces.values() for count in counts} == {1}
     assert all(np.isfinite(losses))
 
 

@@ -19,6 +19,13 @@ gradient and the gradient of every weight (zeros for weights the chosen branch d
 `tf.custom_gradient` in the calling graph wires the two, so TF never differentiates a
 `switch_case` itself.
 
+When every branch of a table also splits its backward (``backward_input`` -> ``(dx, saved)``
+and ``backward_weights`` -> ``{position: gradient}``, ``num_saved``), the backward is two
+functions: the input gradient first, then the weight gradients from the saved tensors. A call
+returns only when all its outputs are ready, so with one backward function ``dx`` waited for the
+filter-gradient kernels; split, ``dx`` flows on to the previous slot while the weight
+gradients run beside it, as they do in a static graph.
+
 All calls with the same table (and the same weight ranks) share the two functions, so a network
 of many slots costs one trace per table. The functions are marked ``_noinline``: TF optimises and
 instantiates each once instead of inlining one copy per call into the step graph (first run 8 s
@@ -31,7 +38,7 @@ import threading
 from typing import Dict, List, Optional, Protocol, Sequence, Tuple
 
 import tensorflow as tf
-from tensorflow.python.ops import list_ops
+from tensorflow.python.ops import cond_v2, list_ops
 
 
 class BranchSpec(Protocol):
@@ -52,6 +59,12 @@ class BranchSpec(Protocol):
         """``(dx, {weight position: gradient})``; positions left out get zero gradients."""
 
 
+def _switch(index, branches, lower: bool):
+    """``branches[index]()`` as one Case op; ``lower`` turns it into Switch/Merge nodes."""
+    # cond_v2 is what tf.switch_case calls; only there can the lowering be chosen.
+    return cond_v2.indexed_case(index, branches, lower_using_switch_merge=lower)
+
+
 def _to_list(tensors):
     """Packs residuals into ONE TensorList (no copies): a single variant crosses the
     Merge/_Retval/_Arg/Switch nodes between the two functions instead of up to a dozen tensors
@@ -69,7 +82,7 @@ def _from_list(handle, count):
 class _TableFunctions:
     """The forward and backward traced functions of one branch table (see the module doc)."""
 
-    def __init__(self, table, weight_ranks):
+    def __init__(self, table, weight_ranks, split, lower):
         self.present = [i for i, rank in enumerate(weight_ranks) if rank is not None]
         index = tf.TensorSpec([], tf.int32)
         nhwc = tf.TensorSpec([None] * 4, tf.float32)
@@ -81,36 +94,81 @@ class _TableFunctions:
                 weights[i] = tensor
             return weights
 
-        def forward(index, x, *ws):
+        # Each body computes one branch ``spec`` from the call's arguments (index excluded).
+        def forward(spec, x, *ws):
+            y, residuals = spec.forward(x, full(ws))
+            return y, _to_list(residuals)
+
+        def backward(spec, dy, x, residuals, *ws):
             weights = full(ws)
+            stored = _from_list(residuals, spec.num_residuals)
+            dx, grads = spec.backward(dy, x, stored, weights)
+            return [dx] + [grads[i] if i in grads else tf.zeros_like(weights[i])
+                           for i in self.present]
 
-            def branch(spec):
-                y, residuals = spec.forward(x, weights)
-                return y, _to_list(residuals)
-            return tf.switch_case(index, [(lambda s=s: branch(s)) for s in table])
+        def backward_input(spec, dy, x, residuals, *ws):
+            stored = _from_list(residuals, spec.num_residuals)
+            dx, saved = spec.backward_input(dy, x, stored, full(ws))
+            return dx, _to_list(saved)
 
-        def backward(index, dy, x, residuals, *ws):
+        def backward_weights(spec, x, residuals, saved, *ws):
             weights = full(ws)
-
-            def branch(spec):
-                stored = _from_list(residuals, spec.num_residuals)
-                dx, grads = spec.backward(dy, x, stored, weights)
-                return [dx] + [grads[i] if i in grads else tf.zeros_like(weights[i])
-                               for i in self.present]
-            return tf.switch_case(index, [(lambda s=s: branch(s)) for s in table])
+            grads = spec.backward_weights(x, _from_list(residuals, spec.num_residuals),
+                                          _from_list(saved, spec.num_saved), weights)
+            return [grads[i] if i in grads else tf.zeros_like(weights[i]) for i in self.present]
 
         def function(fn, signature):
             return tf.function(fn, input_signature=signature, autograph=False,
                                experimental_attributes={"_noinline": True})
 
-        self.forward = function(forward, [index, nhwc] + weight_specs)
-        self.backward = function(
-            backward, [index, nhwc, nhwc, tf.TensorSpec([], tf.variant)] + weight_specs)
+        def switched(body, signature):
+            """One function ``(index, *args)`` running ``body(table[index], *args)``."""
+            if lower:
+                return function(lambda index, *args: _switch(
+                    index, [(lambda s=s: body(s, *args)) for s in table], True), signature)
+            # Not lowered: TF instantiates a Case op's branch functions without its oneDNN
+            # rewrite (plain Eigen kernels, 2x slower here), so each branch only calls its own
+            # shared function, which is instantiated like any other call.
+            bodies = [function(lambda *args, s=s: body(s, *args), signature[1:]) for s in table]
+            return function(lambda index, *args: _switch(
+                index, [(lambda b=b: b(*args)) for b in bodies], False), signature)
+
+        variant = tf.TensorSpec([], tf.variant)
+        self.forward = switched(forward, [index, nhwc] + weight_specs)
+        self.split = split and bool(self.present)
+        if self.split:
+            self.backward_input = switched(backward_input, [index, nhwc, nhwc, variant]
+                                           + weight_specs)
+            self.backward_weights = switched(backward_weights, [index, nhwc, variant, variant]
+                                             + weight_specs)
+            self.backward = None
+        else:
+            self.backward = switched(backward, [index, nhwc, nhwc, variant] + weight_specs)
+
+    def gradients(self, index, dy, x, residuals, ws):
+        """``[dx] + weight gradients`` of one call (one or two backward function calls)."""
+        if not self.split:
+            return list(self.backward(index, dy, x, residuals, *ws))
+        dx, saved = self.backward_input(index, dy, x, residuals, *ws)
+        return [dx] + list(self.backward_weights(index, x, residuals, saved, *ws))
 
     def trace_counts(self):
-        return (self.forward.experimental_get_tracing_count(),
-                self.backward.experimental_get_tracing_count())
+        backwards = ((self.backward,) if not self.split else
+                     (self.backward_input, self.backward_weights))
+        return tuple(fn.experimental_get_tracing_count() for fn in (self.forward,) + backwards)
 
+
+# Split backwards where the table supports them (module doc). A switch for benchmarks; the
+# gradients are the same either way.
+SPLIT_BACKWARD = True
+
+# Switch/Merge lowering of each function's Case op (TF's default inside tf.function), or not.
+# Lowered, the executor visits every node of every untaken branch as dead on each call (micro
+# step: 40k node visits, 15k live); not lowered, only the chosen branch's function runs (18k
+# visits) but through two more function calls per slot, which cost more than the dead visits
+# saved (single-thread CPU ratio to the static model 1.128 vs 1.086, bench/README.md). A switch
+# for benchmarks; the maths is the same either way.
+LOWER_SWITCH = True
 
 _TABLES = {}
 _TABLES_LOCK = threading.Lock()   # MirroredStrategy traces replicas in threads
@@ -131,10 +189,11 @@ def branch_switch(index, x, weights: Sequence[Optional[tf.Tensor]], table: Tuple
         shape-agnostic); the caller sets it.
     """
     ranks = tuple(None if w is None else w.shape.rank for w in weights)
-    key = (table, ranks)
+    split = SPLIT_BACKWARD and all(hasattr(spec, "backward_weights") for spec in table)
+    key = (table, ranks, split, LOWER_SWITCH)
     with _TABLES_LOCK:
         if key not in _TABLES:
-            _TABLES[key] = _TableFunctions(table, ranks)
+            _TABLES[key] = _TableFunctions(table, ranks, split, LOWER_SWITCH)
     fns = _TABLES[key]
     present = [weights[i] for i in fns.present]
 
@@ -143,8 +202,7 @@ def branch_switch(index, x, weights: Sequence[Optional[tf.Tensor]], table: Tuple
         y, residuals = fns.forward(index, x, *ws)
 
         def grad(dy):
-            grads = fns.backward(index, dy, x, residuals, *ws)
-            return [None] + list(grads)
+            return [None] + fns.gradients(index, dy, x, residuals, ws)
 
         return y, grad
 
@@ -152,7 +210,7 @@ def branch_switch(index, x, weights: Sequence[Optional[tf.Tensor]], table: Tuple
 
 
 def trace_counts() -> dict:
-    """``{(table, weight ranks): (forward traces, backward traces)}`` of every table used so far
-    (tests check each stays at one)."""
+    """``{(table, weight ranks): (forward traces, backward traces...)}`` of every table used so
+    far, one count per traced function (tests check each stays at one)."""
     with _TABLES_LOCK:
-        return {key: fns.trace_counts() for key, fns in _TABLES.items()}
+        return {key[:2]: fns.trace_counts() for key, fns in _TABLES.items()}

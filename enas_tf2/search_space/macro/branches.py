@@ -90,9 +90,22 @@ class MacroBranch:
         y = tf.nn.relu(n2)
         return y, residuals + [c2] + reserves_2 + [y]
 
+    @property
+    def num_saved(self) -> int:
+        """Tensors `backward_input` hands `backward_weights`."""
+        if self.op in ops.POOL_OPS:
+            return 3          # d c1, d gamma_1, d beta_1
+        return 7 if self.op in ops.SEP_CONV_OPS else 6   # + d c2, d gamma_2, d beta_2 [, d d]
+
     def backward(self, dy, x, residuals, weights):
+        dx, saved = self.backward_input(dy, x, residuals, weights)
+        return dx, self.backward_weights(x, residuals, saved, weights)
+
+    def backward_input(self, dy, x, residuals, weights):
+        """``(dx, saved)``: the input gradient, and the gradients `backward_weights` needs. Split
+        so that ``dx`` does not wait for the filter-gradient kernels (`layers.branch_switch`)."""
         c1, reserves_1, r1 = residuals[0], residuals[1:4], residuals[4]
-        grads = {}
+        saved = []
         if self.op == ops.AVG_POOL_3X3:
             d_r1 = gen_nn_ops.avg_pool_grad(tf.shape(r1), dy, _POOL, _ONE, "SAME")
         elif self.op == ops.MAX_POOL_3X3:
@@ -106,35 +119,51 @@ class MacroBranch:
             gamma_2 = weights[_OUT_BN][self.op][0]
             d_c2, d_gamma_2, d_beta_2 = batch_norm_backward(
                 gen_nn_ops.relu_grad(dy, y), c2, gamma_2, reserves_2)
-            grads[_OUT_BN] = _row_gradient(tf.stack([d_gamma_2, d_beta_2]), self.op,
-                                           len(ops.CONV_OPS), weights[_OUT_BN])
+            saved = [d_c2, d_gamma_2, d_beta_2]
             if d is not None:
                 dw_at, pw_at = _SEP[k]
                 d_d = gen_nn_ops.conv2d_backprop_input(tf.shape(d), weights[pw_at], d_c2, _ONE,
                                                        "SAME")
-                grads[pw_at] = gen_nn_ops.conv2d_backprop_filter(
-                    d, tf.shape(weights[pw_at]), d_c2, _ONE, "SAME")
                 d_r1 = gen_nn_ops.depthwise_conv2d_native_backprop_input(
                     tf.shape(r1), weights[dw_at], d_d, _ONE, "SAME")
-                grads[dw_at] = gen_nn_ops.depthwise_conv2d_native_backprop_filter(
-                    r1, tf.shape(weights[dw_at]), d_d, _ONE, "SAME")
+                saved.append(d_d)
             else:
-                kernel = weights[_CONV[k]]
-                d_r1 = gen_nn_ops.conv2d_backprop_input(tf.shape(r1), kernel, d_c2, _ONE,
-                                                        "SAME")
-                grads[_CONV[k]] = gen_nn_ops.conv2d_backprop_filter(
-                    r1, tf.shape(kernel), d_c2, _ONE, "SAME")
+                d_r1 = gen_nn_ops.conv2d_backprop_input(tf.shape(r1), weights[_CONV[k]], d_c2,
+                                                        _ONE, "SAME")
         gamma_1 = weights[_INP_BN][self.op][0]
         d_c1, d_gamma_1, d_beta_1 = batch_norm_backward(
             gen_nn_ops.relu_grad(d_r1, r1), c1, gamma_1, reserves_1)
+        dx = gen_nn_ops.conv2d_backprop_input(tf.shape(x), weights[_INP_KERNEL][self.op], d_c1,
+                                              _ONE, "SAME")
+        return dx, [d_c1, d_gamma_1, d_beta_1] + saved
+
+    def backward_weights(self, x, residuals, saved, weights):
+        """``{weight position: gradient}`` from `backward_input`'s ``saved`` tensors."""
+        d_c1, d_gamma_1, d_beta_1 = saved[:3]
         kernel_1 = weights[_INP_KERNEL][self.op]
-        dx = gen_nn_ops.conv2d_backprop_input(tf.shape(x), kernel_1, d_c1, _ONE, "SAME")
         d_kernel_1 = gen_nn_ops.conv2d_backprop_filter(x, tf.shape(kernel_1), d_c1, _ONE, "SAME")
-        grads[_INP_KERNEL] = _row_gradient(d_kernel_1, self.op, ops.NUM_OPS,
-                                           weights[_INP_KERNEL])
-        grads[_INP_BN] = _row_gradient(tf.stack([d_gamma_1, d_beta_1]), self.op,
-                                       ops.NUM_OPS, weights[_INP_BN])
-        return dx, grads
+        grads = {_INP_KERNEL: _row_gradient(d_kernel_1, self.op, ops.NUM_OPS,
+                                            weights[_INP_KERNEL]),
+                 _INP_BN: _row_gradient(tf.stack([d_gamma_1, d_beta_1]), self.op, ops.NUM_OPS,
+                                        weights[_INP_BN])}
+        if self.op in ops.POOL_OPS:
+            return grads
+        d_c2, d_gamma_2, d_beta_2 = saved[3:6]
+        grads[_OUT_BN] = _row_gradient(tf.stack([d_gamma_2, d_beta_2]), self.op,
+                                       len(ops.CONV_OPS), weights[_OUT_BN])
+        r1, k = residuals[4], ops.KERNEL_SIZE[self.op]
+        if self.op in ops.SEP_CONV_OPS:
+            d, d_d = residuals[5], saved[6]
+            dw_at, pw_at = _SEP[k]
+            grads[pw_at] = gen_nn_ops.conv2d_backprop_filter(
+                d, tf.shape(weights[pw_at]), d_c2, _ONE, "SAME")
+            grads[dw_at] = gen_nn_ops.depthwise_conv2d_native_backprop_filter(
+                r1, tf.shape(weights[dw_at]), d_d, _ONE, "SAME")
+        else:
+            kernel = weights[_CONV[k]]
+            grads[_CONV[k]] = gen_nn_ops.conv2d_backprop_filter(
+                r1, tf.shape(kernel), d_c2, _ONE, "SAME")
+        return grads
 
 
 # The six ops in op-id order: `branch_switch(op, x, weights, MACRO_TABLE)`.

@@ -38,11 +38,23 @@ class SepConvBranch:
         own = [weights[i] for i in _SEP_POSITIONS[self.kernel_size]]
         return kernels.sep_conv_forward(x, *own, self.stride)
 
+    num_saved = kernels.SEP_CONV_SAVED
+
     def backward(self, dy, x, residuals, weights):
         positions = _SEP_POSITIONS[self.kernel_size]
         dx, *grads = kernels.sep_conv_backward(dy, residuals, *[weights[i] for i in positions],
                                                self.stride)
         return dx, dict(zip(positions, grads))
+
+    def backward_input(self, dy, x, residuals, weights):
+        own = [weights[i] for i in _SEP_POSITIONS[self.kernel_size]]
+        return kernels.sep_conv_backward_input(dy, residuals, *own, self.stride)
+
+    def backward_weights(self, x, residuals, saved, weights):
+        positions = _SEP_POSITIONS[self.kernel_size]
+        grads = kernels.sep_conv_backward_weights(residuals, saved,
+                                                  *[weights[i] for i in positions], self.stride)
+        return dict(zip(positions, grads))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,14 +67,34 @@ class ReduceBranch:
     def forward(self, x, weights):
         return kernels.reduce_forward(x, *[weights[i] for i in self.positions])
 
+    num_saved = kernels.REDUCE_SAVED
+
     def backward(self, dy, x, residuals, weights):
         dx, *grads = kernels.reduce_backward(dy, x, residuals,
                                              *[weights[i] for i in self.positions])
         return dx, dict(zip(self.positions, grads))
 
+    def backward_input(self, dy, x, residuals, weights):
+        return kernels.reduce_backward_input(dy, x, residuals,
+                                             *[weights[i] for i in self.positions])
+
+    def backward_weights(self, x, residuals, saved, weights):
+        return dict(zip(self.positions, kernels.reduce_backward_weights(x, residuals, saved)))
+
+
+class _NoWeights:
+    """The split backward of a branch without weights: all of it is the input gradient."""
+    num_saved = 0
+
+    def backward_input(self, dy, x, residuals, weights):
+        return self.backward(dy, x, residuals, weights)[0], []
+
+    def backward_weights(self, x, residuals, saved, weights):
+        return {}
+
 
 @dataclasses.dataclass(frozen=True)
-class PoolBranch:
+class PoolBranch(_NoWeights):
     """3x3 SAME average or max pool (``kind`` "avg" or "max")."""
     kind: str
     stride: int
@@ -80,7 +112,7 @@ class PoolBranch:
 
 
 @dataclasses.dataclass(frozen=True)
-class IdentityBranch:
+class IdentityBranch(_NoWeights):
     """Identity at stride 1."""
     num_residuals = 0
 
@@ -92,7 +124,7 @@ class IdentityBranch:
 
 
 @dataclasses.dataclass(frozen=True)
-class ZeroBranch:
+class ZeroBranch(_NoWeights):
     """A zero tensor of half the spatial size: a reduction cell's input that is not a loose end."""
     num_residuals = 0
 

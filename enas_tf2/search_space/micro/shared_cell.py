@@ -26,7 +26,7 @@ resolution; a loose end among nodes 0/1 is factorized-reduced before the output 
 from __future__ import annotations
 
 import tensorflow as tf
-from tensorflow.python.ops import list_ops
+from tensorflow.python.ops import gen_list_ops, list_ops
 
 from enas_tf2.layers.batch_norm import fused_batch_norm
 from enas_tf2.layers.branch_switch import branch_switch
@@ -36,6 +36,32 @@ from enas_tf2.search_space.micro.branches import (LOOSE_INPUT_TABLE, SLOT_WEIGHT
 from enas_tf2.search_space.micro.weight_banks import NORMAL_BANKS, REDUCTION_BANKS
 
 NUM_INPUTS = 2   # nodes 0 and 1 of a cell are its inputs
+
+# Experimental, off: forward reads through a lowered switch over the node tensors, whose Merge
+# fires as soon as the CHOSEN node exists, instead of a read of the node list, which waits
+# for every node appended before (the static graph runs node 3 beside node 2 when it reads
+# only the cell inputs). The gradient still flows through the list. Off: on a quiet machine it
+# measured no gain (wall ratio 1.109 vs 1.105, bench/README.md issue 23); same maths either way.
+MERGE_READS = False
+
+
+def _read_node(nodes, index, values, element_shape):
+    """Node ``index`` of the list ``nodes`` (whose elements are ``values``)."""
+    if not MERGE_READS:
+        return list_ops.tensor_list_get_item(nodes, index, tf.float32,
+                                             element_shape=element_shape)
+
+    @tf.custom_gradient
+    def read(nodes, index):
+        x = tf.switch_case(index, [(lambda v=v: tf.identity(v)) for v in values])
+
+        def grad(dx):   # what TensorListGetItem's gradient is: a list with only `index` set
+            reserved = gen_list_ops.tensor_list_reserve(
+                gen_list_ops.tensor_list_element_shape(nodes, shape_type=tf.int32),
+                gen_list_ops.tensor_list_length(nodes), element_dtype=tf.float32)
+            return gen_list_ops.tensor_list_set_item(reserved, index, dx), None
+        return x, grad
+    return read(nodes, index)
 
 
 def _concat_loose(nodes, loose, element_shape):
@@ -90,7 +116,8 @@ def shared_cell(h0, h1, arch_row, *bank_tensors, num_cells: int, reduction: bool
     out_shape = half_shape(h1.shape) if reduction else h1.shape
     read_shape = None if reduction else out_shape
     nodes = list_ops.empty_tensor_list(element_shape=None, element_dtype=tf.float32)
-    for h in (h0, h1):
+    values = [h0, h1]
+    for h in values:
         nodes = list_ops.tensor_list_push_back(nodes, h)
     for node_id in range(NUM_INPUTS, num_nodes):
         value = None
@@ -98,7 +125,7 @@ def shared_cell(h0, h1, arch_row, *bank_tensors, num_cells: int, reduction: bool
             slot = 2 * (node_id - NUM_INPUTS) + j
             index, op = tokens[2 * slot], tokens[2 * slot + 1]
             weights = [slices[name][slot] if name in slices else None for name in SLOT_WEIGHTS]
-            x = list_ops.tensor_list_get_item(nodes, index, tf.float32, element_shape=read_shape)
+            x = _read_node(nodes, index, values, read_shape)
             if not reduction:
                 out = branch_switch(op, x, weights, branch_table(1))
             elif node_id == NUM_INPUTS:      # node 2 can only read the cell inputs: stride 2
@@ -110,6 +137,7 @@ def shared_cell(h0, h1, arch_row, *bank_tensors, num_cells: int, reduction: bool
             out.set_shape(out_shape)
             value = out if value is None else value + out
         nodes = list_ops.tensor_list_push_back(nodes, value)
+        values.append(value)
 
     if not reduction:
         loose = tf.cast(tf.reshape(tf.where(tf.equal(used, 0)), [-1]), tf.int32)

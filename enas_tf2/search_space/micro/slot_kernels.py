@@ -67,26 +67,47 @@ def sep_conv_forward(x, depthwise, pointwise, bn, stride: int):
     return x, residuals
 
 
-def sep_conv_backward(dy, residuals, depthwise, pointwise, bn, stride: int):
-    """Gradients ``(dx, d_depthwise, d_pointwise, d_bn)`` of `sep_conv_forward`."""
-    d_dw, d_pw, d_bn = [None, None], [None, None], [None] * 4
+SEP_CONV_SAVED = 8   # per repetition: pre-BN gradient, depthwise-output gradient, d gamma, d beta
+
+
+def sep_conv_backward_input(dy, residuals, depthwise, pointwise, bn, stride: int):
+    """``(dx, saved)``: the input gradient of `sep_conv_forward` and the 8 tensors
+    `sep_conv_backward_weights` needs. Split from the weight gradients so that ``dx`` reaches the
+    previous slot's backward without waiting for the filter-gradient kernels."""
+    saved = [None] * SEP_CONV_SAVED
     depthwise, pointwise = tf.unstack(depthwise, num=2), tf.unstack(pointwise, num=2)
     gammas = tf.unstack(bn[:, 0], num=2)
     for rep in (1, 0):
-        relu, dw, pw = residuals[6 * rep: 6 * rep + 3]
+        relu, _, pw = residuals[6 * rep: 6 * rep + 3]
         reserves = residuals[6 * rep + 3: 6 * rep + 6]
-        d_pre_bn, d_bn[2 * rep], d_bn[2 * rep + 1] = _bn_backward(dy, pw, gammas[rep], reserves)
+        d_pre_bn, d_gamma, d_beta = _bn_backward(dy, pw, gammas[rep], reserves)
         d_dw_out = gen_nn_ops.conv2d_backprop_input(
-            tf.shape(dw), pointwise[rep], d_pre_bn, [1, 1, 1, 1], "SAME")
-        d_pw[rep] = gen_nn_ops.conv2d_backprop_filter(
-            dw, tf.shape(pointwise[rep]), d_pre_bn, [1, 1, 1, 1], "SAME")
-        strides = _strides(stride if rep == 0 else 1)
+            tf.shape(residuals[6 * rep + 1]), pointwise[rep], d_pre_bn, [1, 1, 1, 1], "SAME")
         d_relu = gen_nn_ops.depthwise_conv2d_native_backprop_input(
-            tf.shape(relu), depthwise[rep], d_dw_out, strides, "SAME")
-        d_dw[rep] = gen_nn_ops.depthwise_conv2d_native_backprop_filter(
-            relu, tf.shape(depthwise[rep]), d_dw_out, strides, "SAME")
+            tf.shape(relu), depthwise[rep], d_dw_out, _strides(stride if rep == 0 else 1), "SAME")
+        saved[4 * rep: 4 * rep + 4] = [d_pre_bn, d_dw_out, d_gamma, d_beta]
         dy = gen_nn_ops.relu_grad(d_relu, relu)
-    return dy, tf.stack(d_dw), tf.stack(d_pw), tf.reshape(tf.stack(d_bn), tf.shape(bn))
+    return dy, saved
+
+
+def sep_conv_backward_weights(residuals, saved, depthwise, pointwise, bn, stride: int):
+    """``(d_depthwise, d_pointwise, d_bn)`` of `sep_conv_forward` from `sep_conv_backward_input`'s
+    ``saved`` tensors."""
+    d_dw, d_pw, d_bn = [None, None], [None, None], [None] * 4
+    for rep in (0, 1):
+        relu, dw = residuals[6 * rep], residuals[6 * rep + 1]
+        d_pre_bn, d_dw_out, d_bn[2 * rep], d_bn[2 * rep + 1] = saved[4 * rep: 4 * rep + 4]
+        d_pw[rep] = gen_nn_ops.conv2d_backprop_filter(
+            dw, tf.shape(pointwise)[1:], d_pre_bn, [1, 1, 1, 1], "SAME")
+        d_dw[rep] = gen_nn_ops.depthwise_conv2d_native_backprop_filter(
+            relu, tf.shape(depthwise)[1:], d_dw_out, _strides(stride if rep == 0 else 1), "SAME")
+    return tf.stack(d_dw), tf.stack(d_pw), tf.reshape(tf.stack(d_bn), tf.shape(bn))
+
+
+def sep_conv_backward(dy, residuals, depthwise, pointwise, bn, stride: int):
+    """Gradients ``(dx, d_depthwise, d_pointwise, d_bn)`` of `sep_conv_forward` (both halves)."""
+    dx, saved = sep_conv_backward_input(dy, residuals, depthwise, pointwise, bn, stride)
+    return (dx,) + sep_conv_backward_weights(residuals, saved, depthwise, pointwise, bn, stride)
 
 
 # ------------------------------------------------------------------ factorized reduction
@@ -100,18 +121,32 @@ def reduce_forward(x, kernel, bn):
     return y, [combined, paths] + reserves
 
 
-def reduce_backward(dy, x, residuals, kernel, bn):
-    """Gradients ``(dx, d_kernel, d_bn)`` of `reduce_forward`."""
+REDUCE_SAVED = 3     # gradient of the conv output, d gamma, d beta
+
+
+def reduce_backward_input(dy, x, residuals, kernel, bn):
+    """``(dx, saved)`` of `reduce_forward`; ``saved`` feeds `reduce_backward_weights`."""
     del kernel   # the combined 2x2 kernel is a residual
     combined, paths = residuals[0], residuals[1]
     d_paths, d_gamma, d_beta = _bn_backward(dy, paths, tf.unstack(bn, num=2)[0], residuals[2:5])
-    strides = [1, 2, 2, 1]
-    dx = gen_nn_ops.conv2d_backprop_input(tf.shape(x), combined, d_paths, strides, "SAME")
-    d_combined = gen_nn_ops.conv2d_backprop_filter(x, tf.shape(combined), d_paths, strides,
-                                                   "SAME")
+    dx = gen_nn_ops.conv2d_backprop_input(tf.shape(x), combined, d_paths, [1, 2, 2, 1], "SAME")
+    return dx, [d_paths, d_gamma, d_beta]
+
+
+def reduce_backward_weights(x, residuals, saved):
+    """``(d_kernel, d_bn)`` of `reduce_forward` from `reduce_backward_input`'s ``saved``."""
+    d_paths, d_gamma, d_beta = saved
+    d_combined = gen_nn_ops.conv2d_backprop_filter(x, tf.shape(residuals[0]), d_paths,
+                                                   [1, 2, 2, 1], "SAME")
     # Only taps (0, 0) / first half and (1, 1) / second half are weights.
     d_1, d_2 = tf.split(tf.stack([d_combined[0, 0], d_combined[1, 1]]), 2, axis=-1)
-    return dx, tf.stack([d_1[0], d_2[1]])[:, None, None], tf.stack([d_gamma, d_beta])
+    return tf.stack([d_1[0], d_2[1]])[:, None, None], tf.stack([d_gamma, d_beta])
+
+
+def reduce_backward(dy, x, residuals, kernel, bn):
+    """Gradients ``(dx, d_kernel, d_bn)`` of `reduce_forward` (both halves)."""
+    dx, saved = reduce_backward_input(dy, x, residuals, kernel, bn)
+    return (dx,) + reduce_backward_weights(x, residuals, saved)
 
 
 # ------------------------------------------------------------------ pools
