@@ -197,16 +197,10 @@ def cifar10_nb201_search() -> ExperimentConfig:
     ENAS CIFAR recipe of `cifar10_micro_search` (batch 160, cosine LR 0.05 -> 0.0005, l2 1e-4,
     controller lr 0.0035, tanh 1.10, entropy 1e-4, 10 samples x 30 updates per epoch). A small
     CPU default: 6 decisions and every derived cell has a true accuracy in the benchmark."""
-    return ExperimentConfig(
-        space="nb201", task="image_classification",
-        space_config=_nb201_config(num_layers=5, out_filters=16),
-        data=DataConfig(dataset="cifar10", data_path="data/cifar10", valid_size=5000,
-                        batch_size=160),
-        controller=ControllerConfig(tanh_constant=1.10, entropy_weight=1e-4, lr=0.0035,
-                                    num_aggregate=10, train_steps=30, train_every=1),
-        optim=OptimizerConfig(lr_cosine=True, lr_max=0.05, lr_min=0.0005, lr_T_0=10,
-                              lr_T_mul=2, l2_reg=1e-4, grad_clip="none"),
-        run=RunConfig(output_dir="runs/cifar10_nb201_search", num_epochs=150, log_every=50))
+    base = cifar10_micro_search()   # the same recipe, so the two cannot drift apart
+    return base.replace(space="nb201", space_config=_nb201_config(num_layers=5, out_filters=16),
+                        run=dataclasses.replace(base.run,
+                                                output_dir="runs/cifar10_nb201_search"))
 
 
 @register_preset("cifar10_nb201_final", smoke_nb201)
