@@ -14,14 +14,16 @@ import time
 from typing import Optional, TextIO
 
 
-def show_progress(stream: TextIO, propagate: bool = True) -> Optional[logging.Handler]:
+def show_progress(stream: TextIO,
+                  propagate: Optional[bool] = None) -> Optional[logging.Handler]:
     """Makes the ``enas_tf2`` logger print its INFO progress lines, ``HH:MM:SS message``, on
     `stream` through its own handler; `propagate` False keeps them away from the root logger
-    (the command-line tools, where absl's handler sits there). A handler already on the logger
+    (the command-line tools, where absl's handler sits there; None leaves it as it is). A handler already on the logger
     (the caller's own) is kept. Returns the handler added, or None."""
     logger = logging.getLogger("enas_tf2")
     logger.setLevel(logging.INFO)
-    logger.propagate = propagate
+    if propagate is not None:
+        logger.propagate = propagate
     if logger.handlers:
         return None
     handler = logging.StreamHandler(stream)
