@@ -124,7 +124,8 @@ def test_final_export_predict_and_arch_from_other_folders(cifar10_dir, flowers_d
     assert set(after["f"]) == set(before["f"])
 
 
-def test_api_twice_with_a_relative_folder_resumes(cifar10_dir, tmp_path, monkeypatch, caplog):
+def test_api_twice_with_a_relative_folder_resumes(cifar10_dir, tmp_path, monkeypatch):
+    import io
     import logging
 
     from test_faults import tiny_final, train
@@ -132,7 +133,15 @@ def test_api_twice_with_a_relative_folder_resumes(cifar10_dir, tmp_path, monkeyp
     cfg = tiny_final(os.path.relpath(cifar10_dir, tmp_path), "runs/api", 1)
     train(cfg)
     again = cfg.replace(run=dataclasses.replace(cfg.run, num_epochs=2))
-    with caplog.at_level(logging.INFO, logger="enas_tf2"):
+    # Our own handler: an in-process CLI test earlier in the session may have set the logger
+    # not to propagate to the root logger, where pytest's caplog listens.
+    lines = io.StringIO()
+    handler = logging.StreamHandler(lines)
+    logger = logging.getLogger("enas_tf2")
+    logger.addHandler(handler)
+    try:
         result = train(again)
-    assert "resumed from runs/api/ckpt/ckpt-1" in caplog.text
+    finally:
+        logger.removeHandler(handler)
+    assert "resumed from runs/api/ckpt/ckpt-1" in lines.getvalue()
     assert result.output_dir == "runs/api" and (tmp_path / "runs/api/result.json").exists()
