@@ -24,7 +24,8 @@ from enas_tf2 import keras_objects as _keras_objects
 __version__ = "0.2.0"
 
 # (`export_model`, not `export`: importing the `export` subpackage would shadow the
-# function.) The API is imported on first use: `import enas_tf2` stays light (no TensorFlow) for the CLIs.
+# function.) The API is imported on first use: `import enas_tf2` stays light (no TensorFlow)
+# for the CLIs.
 _API = {"search": "api", "train_final": "api", "export_model": "api", "load_arch": "api",
         "parse_arch": "api", "dry_run": "api", "DryRun": "api", "SearchResult": "api",
         "FinalResult": "api", "oracle_search": "api", "naswot": "api", "nb201_truth": "api",
@@ -46,6 +47,7 @@ def __getattr__(name):
         import importlib
 
         from enas_tf2.quiet_import import import_tensorflow
-        import_tensorflow()   # its C++ start-up lines (printed twice) would bury a notebook's output
+        # TensorFlow's C++ start-up lines (printed twice) would bury a notebook's output.
+        import_tensorflow()
         return getattr(importlib.import_module(f"enas_tf2.{_API[name]}"), name)
     raise AttributeError(f"module 'enas_tf2' has no attribute {name!r}")
