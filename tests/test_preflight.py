@@ -166,7 +166,7 @@ def test_run_that_does_not_fit_is_refused_with_a_batch_that_fits(cifar10_dir, tm
 def test_dry_run_prints_the_estimate_and_writes_nothing(cifar10_dir, tmp_path, capsys):
     folder = tmp_path / "never"
     cfg = _tiny(cifar10_dir, folder, dry_run=True)
-    result = api.train_final(cfg, _arch(cfg))
+    result = api.train_final(cfg, _arch(cfg), verbose=0)   # stdout: the estimate alone
     assert isinstance(result, api.DryRun) and result.estimate.fits
     out = capsys.readouterr().out.splitlines()
     assert out == result.lines and len(out) == 3

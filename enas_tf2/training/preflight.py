@@ -192,7 +192,8 @@ def check_floor(loop, kind: str, est: Estimate, force: bool) -> None:
     the run's batch, and times `PROBE_SAFETY` x the probe's own batch. A huge image size used
     to be killed by the kernel inside the probe, leaving the run folder's lock behind."""
     spec = loop.data.input_spec
-    floor = loop.space.activation_floor(spec, fixed=kind == "final").bytes_per_example
+    bound = loop.space.activation_floor(spec, fixed=kind == "final")
+    floor = bound.bytes_per_example
     if not floor or est.limit is None or force:
         return
     held = host_memory.current_rss()
@@ -203,7 +204,6 @@ def check_floor(loop, kind: str, est: Estimate, force: bool) -> None:
     if floor * examples <= room:
         return
     size = f"{spec.height}x{spec.width} images: " if isinstance(spec, ImageSpec) else ""
-    words = loop.space.activation_floor(spec, fixed=kind == "final").largest
     if floor * PROBE_SAFETY * SMALLEST_PROBE <= room:
         batch = est._capped(int(room // floor) // est.replicas * est.replicas)
         advice = f"use --batch_size={batch} or less" if batch else "use a smaller network"
@@ -215,7 +215,8 @@ def check_floor(loop, kind: str, est: Estimate, force: bool) -> None:
         advice = "use a smaller network"
     raise EnasError(
         f"not enough memory for {size}one example's activations alone take at least "
-        f"{host_memory.gib(floor)} ({words}), so the {kind} at batch size {est.batch_size} needs "
+        f"{host_memory.gib(floor)} ({bound.largest}), so the {kind} at batch size "
+        f"{est.batch_size} needs "
         f"more than {host_memory.gib(held + floor * examples)} but this process can use "
         f"{host_memory.gib(est.limit)} ({est.limit_source}); {advice} (--force runs it anyway)")
 
