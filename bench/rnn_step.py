@@ -43,7 +43,8 @@ from enas_tf2.search_space.rnn.arch import RnnArch  # noqa: E402
 from enas_tf2.search_space.rnn.child import RnnChild  # noqa: E402
 from enas_tf2.search_space.rnn.config import RnnConfig  # noqa: E402
 from enas_tf2.search_space.rnn.net import RnnLM  # noqa: E402
-from enas_tf2.tasks.language_model import SEARCH_OPTIMIZER, LanguageModelTask  # noqa: E402
+from enas_tf2.search_space.rnn.presets import SEARCH_OPTIMIZER  # noqa: E402
+from enas_tf2.tasks.language_model import LanguageModelTask  # noqa: E402
 
 
 def _scaled(grad, scale):

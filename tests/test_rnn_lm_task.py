@@ -15,7 +15,8 @@ from enas_tf2.errors import EnasError
 from enas_tf2.search_space.rnn.arch import RnnArch
 from enas_tf2.search_space.rnn.config import RnnConfig
 from enas_tf2.search_space.rnn.net import RnnLM
-from enas_tf2.tasks.language_model import FINAL_OPTIMIZER, LanguageModelTask
+from enas_tf2.search_space.rnn.presets import FINAL_OPTIMIZER, SEARCH_OPTIMIZER
+from enas_tf2.tasks.language_model import LanguageModelTask
 from enas_tf2.tasks.weight_averager import WeightAverager
 
 V, B = 13, 4
@@ -125,7 +126,7 @@ def test_bad_setup():
     with pytest.raises(EnasError, match="weight decay is the RNN space's"):
         from enas_tf2.configs.base import OptimizerConfig
         LanguageModelTask(TextDataConfig(), OptimizerConfig(l2_reg=1e-4))
-    task = LanguageModelTask(TextDataConfig(batch_size=4))
+    task = LanguageModelTask(TextDataConfig(batch_size=4), SEARCH_OPTIMIZER)
     with pytest.raises(EnasError, match="create_state"):
         task.train_loss(None, {"tokens": tf.zeros([4, 3], tf.int32)}, [])
 
@@ -184,7 +185,8 @@ MIRRORED = textwrap.dedent("""
     from enas_tf2.search_space.rnn.arch import RnnArch
     from enas_tf2.search_space.rnn.config import RnnConfig
     from enas_tf2.search_space.rnn.net import RnnLM
-    from enas_tf2.tasks.language_model import LanguageModelTask, FINAL_OPTIMIZER
+    from enas_tf2.search_space.rnn.presets import FINAL_OPTIMIZER
+    from enas_tf2.tasks.language_model import LanguageModelTask
 
     mirrored = make_strategy("mirrored", num_cpu_devices=2)
     cfg = RnnConfig(num_nodes=2, embed_size=6, hidden_size=6, drop_e=0.0, drop_i=0.0, drop_x=0.0,

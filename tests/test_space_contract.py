@@ -35,6 +35,7 @@ def _rnn():
     from enas_tf2.data.text.config import TextDataConfig
     from enas_tf2.search_space.rnn.config import RnnConfig
     from enas_tf2.data.specs import TokenSpec
+    from enas_tf2.search_space.rnn.presets import SEARCH_OPTIMIZER
     from enas_tf2.tasks.language_model import LanguageModelTask
     rng = np.random.default_rng(0)
     tokens = rng.integers(0, 50, size=(2, 7)).astype("int32")     # 2 rows, 6 steps + target
@@ -42,7 +43,8 @@ def _rnn():
         name="rnn", config=RnnConfig(num_nodes=3, embed_size=8, hidden_size=8),
         input_spec=TokenSpec(vocab_size=50),
         make_task=lambda: LanguageModelTask(TextDataConfig(batch_size=2, eval_batch_size=2,
-                                                           test_batch_size=2, bptt=6)),
+                                                           test_batch_size=2, bptt=6),
+                                            SEARCH_OPTIMIZER),
         batch={"tokens": tokens})
 
 

@@ -51,12 +51,6 @@ from enas_tf2.data.specs import DataBundle
 from enas_tf2.tasks.base import TaskMetrics
 from enas_tf2.tasks.weight_averager import WeightAverager
 
-# enas_lm: plain SGD at lr 20 (constant; the window-length scale comes from gradient_scale),
-# global-norm clip 0.1 in search and 0.25 in final training, no L2 here (RnnConfig.weight_decay).
-SEARCH_OPTIMIZER = OptimizerConfig(lr_cosine=False, lr=20.0, lr_dec_every=1, lr_dec_rate=1.0,
-                                   l2_reg=0.0, grad_bound=0.1, momentum=0.0, nesterov=False)
-FINAL_OPTIMIZER = OptimizerConfig(lr_cosine=False, lr=20.0, lr_dec_every=1, lr_dec_rate=1.0,
-                                  l2_reg=0.0, grad_bound=0.25, momentum=0.0, nesterov=False)
 # The controller's reward constant: reward = REWARD_CONSTANT / perplexity.
 REWARD_CONSTANT = 80.0
 
@@ -67,7 +61,8 @@ class LanguageModelTask:
 
     Args:
       data: the corpus and window settings.
-      optim: SGD settings (`SEARCH_OPTIMIZER` / `FINAL_OPTIMIZER` are the recipe's); its
+      optim: SGD settings (the presets' `SEARCH_OPTIMIZER` / `FINAL_OPTIMIZER` in
+        `search_space/rnn/presets.py` are the recipe's); its
         ``l2_reg`` must be 0, the weight decay lives in the space config.
       carry_eval_state: carry the state across the batches of an evaluation pass (final) or start
         every evaluation/reward batch from zeros (search: each batch may be another cell).
@@ -81,7 +76,7 @@ class LanguageModelTask:
     metrics = TaskMetrics(score="perplexity", higher_is_better=False, unit="tok",
                           train_metric="ppl")
 
-    def __init__(self, data: TextDataConfig, optim: OptimizerConfig = SEARCH_OPTIMIZER,
+    def __init__(self, data: TextDataConfig, optim: OptimizerConfig,
                  carry_eval_state: Optional[bool] = None,
                  average_weights: Optional[bool] = None, averaging_patience: int = 10,
                  final: bool = False):
