@@ -6,17 +6,19 @@
     final = enas_tf2.train_final(enas_tf2.get_preset("cifar10_micro_final.smoke"), found.arch)
     enas_tf2.export_model(final.output_dir, "exports/model")
 
-Package map (read top-down):
+Package map (read top-down; the README's "Where to read next" has the whole tree):
   api.py         the Python API every CLI and notebook calls
-  configs/       ExperimentConfig and named presets (the authors' script values + smoke variants)
-  tasks/         the modality seam: image classification (language model next)
-  search_space/  the ONLY place that knows what architecture integers mean (micro, macro, rnn)
+  cli/           absl flags and thin `main`s for the console scripts
+  export/        generic export and prediction (the task supplies signatures and predictor)
+  report/, render/, ranking/   reading and judging runs (never modifying them)
+  training/      generic loops: search and final training, steps, pre-flight
+  runs/          run safety: lock, rerun check, checkpoints, resume point, memory probe
+  tasks/         the modality seam: image classification, language model (loss, metrics, serving)
+  search_space/  the ONLY place that knows what architecture integers mean (micro, macro, nb201,
+                 rnn), with each space's presets
   controller/    space-independent LSTM policy machinery and REINFORCE maths
   layers/        Keras layers shared by weight-shared children and fixed final models
-  training/      generic loops: run context, search and final training, checkpoints, logs
-  data/          image and text input, and the offline TFRecord converter
-  export/        SavedModel export and prediction
-  cli/           absl flags (one place) and thin `main`s for the console scripts
+  configs/, optim/, data/   ExperimentConfig and the preset registry; LR schedules; input
 """
 
 from enas_tf2 import keras_objects as _keras_objects
@@ -26,7 +28,8 @@ __version__ = "0.2.0"
 # (`export_model`, not `export`: importing the `export` subpackage would shadow the
 # function.) The API is imported on first use: `import enas_tf2` stays light (no TensorFlow)
 # for the CLIs.
-_API = {"search": "api", "train_final": "api", "export_model": "api", "load_arch": "api",
+_API = {"search": "api", "train_final": "api", "export_model": "api", "load_predictor": "api",
+        "load_arch": "api",
         "parse_arch": "api", "dry_run": "api", "DryRun": "api", "SearchResult": "api",
         "FinalResult": "api", "oracle_search": "api", "naswot": "api", "nb201_truth": "api",
         "get_preset": "configs.presets", "preset_names": "configs.presets",

@@ -6,7 +6,7 @@
     final = enas_tf2.train_final(enas_tf2.get_preset("cifar10_micro_final.smoke"), found.arch)
     enas_tf2.export_model(final.output_dir, "exports/my_model")
 
-Configs are `ExperimentConfig`s (presets in `configs/presets.py`; change fields with
+Configs are `ExperimentConfig`s (presets in `search_space/<space>/presets.py`; change fields with
 ``dataclasses.replace``). Every function raises `EnasError` with one clear line for bad input.
 """
 
@@ -379,8 +379,17 @@ def parse_arch(space: str, tokens: str, space_config: Optional[Any] = None):
 
 
 def export_model(train_dir: str, export_dir: str, overwrite: bool = False) -> str:
-    """Exports a finished final-training run as a SavedModel plus `model.keras`, `arch.json`,
-    `labels.json` and `preprocessing.json` (see `export/saved_model.py`); returns `export_dir`."""
+    """Exports a finished final-training run as a SavedModel with its task's signatures plus
+    `model.keras`, `arch.json` and the task's side files (see `export/saved_model.py`); returns
+    `export_dir`."""
     from enas_tf2.export.saved_model import export_run
     export_run(train_dir, export_dir, overwrite=overwrite)
     return export_dir
+
+
+def load_predictor(export_dir: str):
+    """The predictor of an export folder, whatever its task: an image classifier's `Predictor`
+    (``predict_files(paths, top_k)``, ``probabilities(encoded_images)``) or a language model's
+    `LmPredictor` (``perplexity(lines)``, ``next_words(prefixes, k)``)."""
+    from enas_tf2.export.predictor import load_predictor as load
+    return load(export_dir)

@@ -11,7 +11,7 @@ from cli_runner import error_lines, run_cli
 from enas_tf2 import api
 from enas_tf2.configs.presets import get_preset
 from enas_tf2.data.convert.convert import convert
-from enas_tf2.export.predictor import Predictor
+from enas_tf2.tasks.image_classification.predictor import Predictor
 
 IMAGE_SIZE = (96, 128)
 

@@ -193,7 +193,7 @@ def _tiny(cfg, data_path, output_dir):
 def test_macro_search_final_export_predict_on_real_photos(photos_tfr, tmp_path):
     from enas_tf2 import api
     from enas_tf2.configs.presets import get_preset
-    from enas_tf2.export.predictor import Predictor
+    from enas_tf2.tasks.image_classification.predictor import Predictor
     data, photos = photos_tfr
     # The loops log through the "enas_tf2" logger (a CLI run earlier in this process may have
     # made it non-propagating, so listen on it directly rather than through caplog).

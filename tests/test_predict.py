@@ -9,7 +9,7 @@ import pytest
 
 from enas_tf2.cli import predict_main
 from enas_tf2.errors import EnasError
-from enas_tf2.export.predictor import Predictor
+from enas_tf2.tasks.image_classification.predictor import Predictor
 from enas_tf2.export.saved_model import export_run
 from test_export import (FLOWERS, cifar_png, our_lines, pipeline_pixels, reference_probabilities,
                          write_train_dir)

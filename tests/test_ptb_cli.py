@@ -162,7 +162,7 @@ def test_export_reloads_with_tensorflow_alone_and_scores_real_text(exported, ptb
 
 
 def test_enas_predict_text_prints_perplexity_and_next_words(exported, ptb_dir):
-    from enas_tf2.export.lm_predictor import LmPredictor
+    from enas_tf2.tasks.language_model.predictor import LmPredictor
     _, export_dir = exported
     sentence = open(os.path.join(ptb_dir, "ptb.test.txt")).readline().strip()
     (entry,) = LmPredictor(export_dir).perplexity([sentence])

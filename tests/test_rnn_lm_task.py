@@ -17,7 +17,7 @@ from enas_tf2.search_space.rnn.config import RnnConfig
 from enas_tf2.search_space.rnn.net import RnnLM
 from enas_tf2.search_space.rnn.presets import FINAL_OPTIMIZER, SEARCH_OPTIMIZER
 from enas_tf2.tasks.language_model import LanguageModelTask
-from enas_tf2.tasks.weight_averager import WeightAverager
+from enas_tf2.tasks.language_model.weight_averager import WeightAverager
 
 V, B = 13, 4
 NO_DROPOUT = dict(drop_e=0.0, drop_i=0.0, drop_x=0.0, drop_l=0.0, drop_o=0.0, drop_w=0.0)

@@ -175,30 +175,27 @@ def _show(source: str) -> None:
     import numpy as np
 
     from enas_tf2.report.layer_table import format_layer_table, layer_table
-    from enas_tf2.data.specs import ImageSpec, TokenSpec
+    from enas_tf2.tasks.registry import get_serving
 
     if FLAGS.num_classes < 1 or FLAGS.depth < 1 or FLAGS.vocab_size < 1:
         raise EnasError("--num_classes, --vocab_size and --depth must be >= 1")
     config = ", ".join(f"{f.name}={getattr(space.config, f.name)}"
                        for f in dataclasses.fields(space.config))
     print(f"search space: {space.name}\ntokens: {arch.tokens()}\n\n{arch.describe()}\n")
-    if space.task == "image_classification":
-        height, width = _image_size(source)
-        num_classes = _task_size(source, "num_classes")
-        spec = ImageSpec(height, width, num_classes)
-        net = space.build_fixed(arch, spec, total_steps=1)
-        print(f"fixed net for {height}x{width}x3 images, {num_classes} classes "
-              f"({space.name} config: {config}):")
-        for line in space.describe_stages(spec, fixed=True):
-            print(f"  {line}")
+    # The facts any task may build its input spec from; the space's task picks what it needs.
+    serving = get_serving(space.task)
+    spec = serving.input_spec({"image_size": _image_size(source),
+                               "num_classes": _task_size(source, "num_classes"),
+                               "vocab_size": _task_size(source, "vocab_size")})
+    net = space.build_fixed(arch, spec, total_steps=1)
+    print(f"fixed net for {serving.describe_spec(spec)} ({space.name} config: {config}):")
+    for line in space.describe_stages(spec, fixed=True):
+        print(f"  {line}")
+    sample = serving.sample_input(spec)
+    if sample is not None:
         print()
-        rows = layer_table(net, np.zeros((1,) + spec.shape, np.float32), FLAGS.depth,
-                           training=False)
-        print(format_layer_table(rows))
-    else:
-        vocab_size = _task_size(source, "vocab_size")
-        net = space.build_fixed(arch, TokenSpec(vocab_size), total_steps=1)
-        print(f"fixed net for a vocabulary of {vocab_size} ({space.name} config: {config})")
+        print(format_layer_table(layer_table(net, sample, FLAGS.depth, training=False)))
+    else:   # several inputs (ids and a state): the layers and their parameters, untraced
         for layer in net._flatten_layers(include_self=False, recursive=False):
             count = sum(int(np.prod(v.shape)) for v in layer.trainable_weights)
             print(f"  {layer.name:30s} {type(layer).__name__:24s} {count:>12,}")

@@ -4,9 +4,9 @@
 
 Uses ``runs/final/best/`` (best-validation weights) if present, else the newest ``ckpt/``. For
 an image classifier (enas-cnn) the SavedModel's ``serving_default`` signature takes encoded
-JPEG/PNG bytes of any size (`enas_tf2.export.saved_model`); for a language model (enas-ptb) it
-takes text lines and returns their perplexity, and ``next_words`` the most probable next words
-after a prefix (`enas_tf2.export.lm_saved_model`). The vocabulary and preprocessing are inside.
+JPEG/PNG bytes of any size; for a language model (enas-ptb) it takes text lines and returns their
+perplexity, and ``next_words`` the most probable next words after a prefix (each task's
+``serving.py`` under `enas_tf2.tasks`). The vocabulary and preprocessing are inside.
 Also runnable as ``python -m enas_tf2.cli.export_main``.
 """
 
@@ -42,21 +42,7 @@ def main(argv) -> None:
     from enas_tf2.export.saved_model import export_run  # pylint: disable=import-outside-toplevel
 
     run = export_run(FLAGS.output_dir, FLAGS.export_dir, overwrite=FLAGS.overwrite)
-    print(f"exported {run.summary()} to {FLAGS.export_dir}: {_contents(run)}")
-
-
-def _contents(run) -> str:
-    """What the export directory holds, by kind of run."""
-    # pylint: disable=import-outside-toplevel
-    from enas_tf2.export.lm_run import LmTrainedRun
-    from enas_tf2.export.lm_saved_model import SIGNATURE_NEXT_WORDS, SIGNATURE_PERPLEXITY
-    from enas_tf2.export.saved_model import SIGNATURE_ENCODED, SIGNATURE_PIXELS
-    if isinstance(run, LmTrainedRun):
-        return (f"signatures {SIGNATURE_PERPLEXITY} (per-line perplexity of text lines) and "
-                f"{SIGNATURE_NEXT_WORDS} (top-k next words after a prefix), plus model.keras, "
-                f"arch.json, vocab.json")
-    return (f"signatures {SIGNATURE_ENCODED} (encoded image bytes) and {SIGNATURE_PIXELS} "
-            f"(float pixels), plus model.keras, arch.json, labels.json, preprocessing.json")
+    print(f"exported {run.summary()} to {FLAGS.export_dir}: {run.serving.contents()}")
 
 
 def run(argv=None) -> None:

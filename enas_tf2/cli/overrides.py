@@ -1,7 +1,7 @@
 """Preset + command-line overrides: the one rule every training CLI uses to build its config.
 
-A run starts from a preset (`configs/presets.py`); every flag the user GAVE replaces one field of
-the `ExperimentConfig` and flags not given keep the preset's value. A CLI describes its flags with
+A run starts from a preset (`search_space/<space>/presets.py`); every flag the user GAVE replaces
+one field of the `ExperimentConfig` and flags not given keep the preset's value. A CLI describes its flags with
 a field map ``{flag name: (config section, field, converter or None)}``; the sections are the
 `ExperimentConfig` attributes (``data``, ``space_config``, ``optim``, ``controller``, ``run``).
 """

@@ -16,7 +16,6 @@ words after each line instead. ``--json`` prints one JSON list instead. Also run
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 
@@ -39,74 +38,6 @@ absl_flags.DEFINE_bool("json", False, "Print machine-readable JSON instead of te
                        flag_values=FLAGS)
 
 
-def format_text(predictions) -> str:
-    """Human-readable lines: the image path, then ``rank. class_name  probability`` per class."""
-    lines = []
-    for pred in predictions:
-        lines.append(pred["image"])
-        width = max(len(c["class_name"]) for c in pred["top_k"])
-        for rank, c in enumerate(pred["top_k"], start=1):
-            lines.append(f"  {rank}. {c['class_name']:<{width}}  {c['probability']:.4f}")
-    return "\n".join(lines)
-
-
-def format_perplexity(scores, total: float) -> str:
-    """One line per text line (perplexity, tokens, unknown words, the line), then the total."""
-    out = [f"{'perplexity':>12}  {'tokens':>6}  {'unknown':>7}  line"]
-    for s in scores:
-        out.append(f"{s['perplexity']:12.2f}  {s['tokens']:6d}  {s['unknown_words']:7d}  "
-                   f"{s['line']}")
-    if len(scores) > 1:
-        out.append(f"all {len(scores)} lines: perplexity {total:.2f} over "
-                   f"{sum(s['tokens'] for s in scores)} tokens")
-    return "\n".join(out)
-
-
-def format_next_words(results) -> str:
-    """The prefix, then ``rank. word  probability`` per proposed word."""
-    out = []
-    for r in results:
-        unknown = f" ({r['unknown_words']} unknown words)" if r["unknown_words"] else ""
-        out.append(f"after {r['prefix']!r}{unknown}:")
-        width = max(len(w["word"]) for w in r["next_words"])
-        for rank, w in enumerate(r["next_words"], start=1):
-            out.append(f"  {rank}. {w['word']:<{width}}  {w['probability']:.4f}")
-    return "\n".join(out)
-
-
-def _read_lines(paths) -> list:
-    lines = []
-    for path in paths:
-        try:
-            with open(path, encoding="utf-8") as f:
-                lines.extend(line.rstrip("\n") for line in f)
-        except FileNotFoundError:
-            raise EnasError(f"text file {path} does not exist") from None
-        except (OSError, UnicodeDecodeError) as err:
-            raise EnasError(f"cannot read text file {path} as UTF-8 text: {err}") from None
-    return lines
-
-
-def _predict_text(files) -> str:
-    from enas_tf2.export.lm_predictor import (  # pylint: disable=import-outside-toplevel
-        LmPredictor, corpus_perplexity)
-    # An empty --text is one empty line (next words at the start of a line).
-    lines = [line for text in FLAGS.text for line in (text.splitlines() or [""])]
-    lines += _read_lines(files)
-    if not lines:
-        raise EnasError("no text given: enas-predict --model_dir=DIR --text=\"some words\" (or "
-                        "text files as arguments)")
-    predictor = LmPredictor(FLAGS.model_dir)
-    if FLAGS.next_words:
-        results = predictor.next_words(lines, FLAGS.next_words)
-        return json.dumps(results, indent=2) if FLAGS.json else format_next_words(results)
-    scores = predictor.perplexity(lines)
-    total = corpus_perplexity(scores)
-    if FLAGS.json:
-        return json.dumps({"lines": scores, "perplexity": total}, indent=2)
-    return format_perplexity(scores, total)
-
-
 def _print_warnings(model_dir: str) -> None:
     """The trained run's health warnings the export carries (predictions still follow)."""
     from enas_tf2.report.run_folder import read_json_file
@@ -126,21 +57,14 @@ def main(argv) -> None:
         raise EnasError(f"--next_words must be >= 0, got {FLAGS.next_words}")
     import_tensorflow()   # quietly: its start-up lines would bury the predictions
     # pylint: disable=import-outside-toplevel
-    from enas_tf2.export.lm_predictor import is_lm_export
-    from enas_tf2.export.predictor import Predictor, check_export_dir
+    from enas_tf2.export.predictor import load_predictor
+    from enas_tf2.tasks.serving import PredictOptions, check_export_dir
 
     check_export_dir(FLAGS.model_dir)
     _print_warnings(FLAGS.model_dir)
-    if is_lm_export(FLAGS.model_dir):
-        print(_predict_text(inputs))
-        return
-    if FLAGS.text or FLAGS.next_words:
-        raise EnasError(f"--text and --next_words need a language-model export; "
-                        f"{FLAGS.model_dir} is an image classifier (give image files)")
-    if not inputs:
-        raise EnasError("no image files given: enas-predict --model_dir=DIR IMAGE [IMAGE ...]")
-    predictions = Predictor(FLAGS.model_dir).predict_files(inputs, top_k=FLAGS.top_k)
-    print(json.dumps(predictions, indent=2) if FLAGS.json else format_text(predictions))
+    options = PredictOptions(top_k=FLAGS.top_k, text=tuple(FLAGS.text),
+                             next_words=FLAGS.next_words, json=FLAGS.json)
+    print(load_predictor(FLAGS.model_dir).run_cli(inputs, options))
 
 
 def run(argv=None) -> None:

@@ -1,9 +1,10 @@
 """Typed configuration shared by every space and task. The CLI and the Python API turn their
 arguments into these once; library code takes them as arguments and never reads flags.
 
-Defaults are the original code's defaults unless noted; `configs/presets.py` holds the values of
-the authors' scripts (docs/faithfulness.md lists them). Space-specific knobs live in each space's
-own config class (`search_space/<space>/config.py`).
+Defaults are the original code's defaults unless noted; the presets
+(`search_space/<space>/presets.py`) hold the values of the authors' scripts
+(docs/enas_reference.md lists them). Space-specific knobs live in each space's own config class
+(`search_space/<space>/config.py`).
 """
 
 from __future__ import annotations
@@ -137,7 +138,8 @@ class ExperimentConfig:
 
     `space_config` is the registered config class of `space` (e.g. `MicroConfig`); `data` is the
     task's data config (`DataConfig` for image classification). The same config serves a search
-    and the final training of a given architecture (`api.search` / `api.train_final`). Presets in `configs/presets.py` build these; the CLI and the Python API override fields.
+    and the final training of a given architecture (`api.search` / `api.train_final`). Presets
+    (`search_space/<space>/presets.py`) build these; the CLI and the Python API override fields.
     """
     space: str
     space_config: Any

@@ -1,10 +1,8 @@
-"""Export and prediction: a trained run directory → SavedModel (+ .keras, JSON side files) → predictions.
+"""Export and prediction, generic over tasks: a trained run directory -> SavedModel (+ .keras,
+the architecture, the task's side files) -> predictions. The task supplies the signatures and the
+predictor (`tasks/serving.py`); this package names no task.
 
-  trained_run.py     read run_config.json and restore a trained image network (best/ before ckpt/)
-  saved_model.py     `export_run(train_dir, export_dir)`: picks by the run's task; image signatures
-                     with preprocessing inside
-  predictor.py       `Predictor(model_dir).predict_files(paths, top_k)` on an image export
-  lm_run.py          restore a trained language model and its vocabulary (enas-ptb final runs)
-  lm_saved_model.py  language-model signatures: per-line perplexity and next words, vocabulary inside
-  lm_predictor.py    `LmPredictor(model_dir).perplexity(lines)` / `.next_words(prefixes, k)`
+  trained_run.py  read run_config.json and restore the trained network (best/ before ckpt/)
+  saved_model.py  `export_run(train_dir, export_dir)`: SavedModel with the task's signatures
+  predictor.py    `load_predictor(model_dir)`: the task's predictor of an export folder
 """

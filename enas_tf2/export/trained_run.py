@@ -1,16 +1,15 @@
-"""Reading a final-training run directory: `run_config.json` plus the trained weights.
+"""Reading a final-training run directory: `run_config.json` plus the trained weights, for any task.
 
 The contract (written by `enas_tf2.training.final_loop`):
 - ``TRAIN_DIR/run_config.json``: ``search_space``, ``task``, ``arch`` (the space's
   ``to_json()``), ``space_config`` (the fields of the space's config class) and ``data``, the
-  task's data facts: for image classification ``image_size`` [H, W], ``mean``/``std`` in [0, 1]
-  units, ``class_names``, ``num_classes``; for the language model ``vocab`` (the words in id
-  order, see `lm_run.py`).
+  task's data facts (image classification: ``image_size``, ``mean``/``std``, ``class_names``;
+  the language model: ``vocab``; each task's serving checks its own).
 - ``TRAIN_DIR/best/`` (optional; best-validation weights) and ``TRAIN_DIR/ckpt/``: checkpoint
   directories of ``tf.train.Checkpoint(model=net, ...)``. ``best/`` wins when present.
 
-`read_run_config` checks what every task shares; `load_trained_run` restores an image
-classifier, `lm_run.load_lm_run` a language model (`saved_model.export_run` picks by ``task``).
+`load_trained_run` rebuilds the space's fixed network for the input the task's serving names
+(`tasks/serving.py`) and restores it; nothing here knows images from tokens.
 """
 
 from __future__ import annotations
@@ -18,14 +17,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from typing import List, Tuple
+from typing import Any
 
 import keras
 import tensorflow as tf
 
 from enas_tf2.errors import EnasError
 from enas_tf2.search_space.registry import config_class, get_space
-from enas_tf2.data.specs import ImageSpec
+from enas_tf2.tasks.registry import DEFAULT_TASK, get_serving, task_names
 
 RUN_CONFIG_FILE = "run_config.json"
 CHECKPOINT_DIRS = ("best", "ckpt")   # in order of preference
@@ -33,25 +32,30 @@ CHECKPOINT_DIRS = ("best", "ckpt")   # in order of preference
 
 @dataclasses.dataclass(frozen=True)
 class TrainedRun:
-    """A trained network restored from a run directory, with its preprocessing constants."""
+    """A trained network restored from a run directory.
+
+    Attributes:
+      train_dir: the run folder.
+      checkpoint: checkpoint prefix the weights came from (``best/`` before ``ckpt/``).
+      net: the restored fixed network, built for serving (e.g. without a training-only head).
+      arch, arch_json: the architecture, as the space's `Arch` and as JSON.
+      data: the run config's task facts (``data``), checked by the task's serving.
+      result: the run's ``result.json`` (final scores, warnings), or {}.
+      serving: the task's `TaskServing`.
+    """
 
     train_dir: str
-    checkpoint: str                  # checkpoint prefix the weights came from
-    net: keras.Model                 # built, restored, without the training-only aux head
-    arch: object                     # the space's `Arch`
+    checkpoint: str
+    net: keras.Model
+    arch: Any
     arch_json: dict
-    image_size: Tuple[int, int]      # (H, W) the network was trained at
-    mean: Tuple[float, float, float]  # [0, 1] pixel units
-    std: Tuple[float, float, float]
-    class_names: List[str]
+    data: dict
+    result: dict
+    serving: Any
 
     def summary(self) -> str:
         """One line saying what was restored (for enas-export)."""
-        return (f"{self.checkpoint} ({len(self.class_names)} classes, {self.image_size[0]}x"
-                f"{self.image_size[1]} input)")
-
-
-TASKS = ("image_classification", "language_model")
+        return self.serving.describe(self)
 
 
 def read_run_config(train_dir: str) -> dict:
@@ -74,23 +78,13 @@ def read_run_config(train_dir: str) -> dict:
     for key in ("search_space", "arch", "space_config", "data"):
         if key not in config:
             raise EnasError(f"{path} has no {key!r} entry")
-    config.setdefault("task", "image_classification")
-    if config["task"] not in TASKS:
+    config.setdefault("task", DEFAULT_TASK)
+    if config["task"] not in task_names():
         raise EnasError(f"{path}: unknown task {config['task']!r}; enas-export handles "
-                        f"{' and '.join(TASKS)} runs")
+                        f"{' and '.join(task_names())} runs")
+    if not isinstance(config["data"], dict):
+        raise EnasError(f"{path}: 'data' must be a JSON object")
     return config
-
-
-def _check_image_data(config: dict, path: str) -> None:
-    data = config["data"]
-    for key in ("image_size", "mean", "std", "class_names"):
-        if key not in data:
-            raise EnasError(f"{path} has no data.{key!r} entry")
-    if len(data["image_size"]) != 2 or len(data["mean"]) != 3 or len(data["std"]) != 3:
-        raise EnasError(f"{path}: data.image_size must be [H, W] and data.mean/std 3 numbers each")
-    if int(data.get("num_classes", len(data["class_names"]))) != len(data["class_names"]):
-        raise EnasError(f"{path}: data.num_classes={data['num_classes']} but "
-                        f"{len(data['class_names'])} class names")
 
 
 def find_checkpoint(train_dir: str) -> str:
@@ -130,23 +124,26 @@ def restore_weights(net, checkpoint: str) -> None:
                         f"{RUN_CONFIG_FILE} ({str(err).strip().splitlines()[0][:200]})") from None
 
 
+
+def _read_result(train_dir: str) -> dict:
+    try:
+        with open(os.path.join(train_dir, "result.json")) as f:
+            result = json.load(f)
+    except (OSError, ValueError):
+        return {}
+    return result if isinstance(result, dict) else {}
+
+
 def load_trained_run(train_dir: str) -> TrainedRun:
-    """Rebuilds the run's fixed image network (no aux head: export is inference) and restores
-    its weights."""
+    """Rebuilds the run's fixed network as its task serves it and restores its weights
+    (EnasError when the folder is not a finished run or its checkpoint does not fit)."""
     config = read_run_config(train_dir)
-    path = os.path.join(train_dir, RUN_CONFIG_FILE)
-    if config["task"] != "image_classification":
-        raise EnasError(f"{path}: a {config['task']} run, not an image classifier")
-    _check_image_data(config, path)
+    serving = get_serving(config["task"])
+    serving.check_data(config["data"], os.path.join(train_dir, RUN_CONFIG_FILE))
     checkpoint = find_checkpoint(train_dir)
-    data = config["data"]
-    space, arch = space_and_arch(config, train_dir, {"use_aux_heads": False})
-    height, width = (int(v) for v in data["image_size"])
-    net = space.build_fixed(arch, ImageSpec(height, width, len(data["class_names"])),
-                            total_steps=1)
+    space, arch = space_and_arch(config, train_dir, serving.inference_overrides)
+    net = space.build_fixed(arch, serving.input_spec(config["data"]), total_steps=1)
     restore_weights(net, checkpoint)
     return TrainedRun(train_dir=train_dir, checkpoint=checkpoint, net=net, arch=arch,
-                      arch_json=config["arch"], image_size=(height, width),
-                      mean=tuple(float(v) for v in data["mean"]),
-                      std=tuple(float(v) for v in data["std"]),
-                      class_names=[str(c) for c in data["class_names"]])
+                      arch_json=config["arch"], data=config["data"],
+                      result=_read_result(train_dir), serving=serving)

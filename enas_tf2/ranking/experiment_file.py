@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import os
 from typing import Any, Dict
 
 from enas_tf2.configs.base import ControllerConfig, ExperimentConfig, OptimizerConfig, RunConfig
 from enas_tf2.errors import EnasError
 
-# Each task's data config class (module, class), imported on use.
-_DATA_CONFIGS = {
-    "image_classification": ("enas_tf2.configs.base", "DataConfig"),
-    "language_model": ("enas_tf2.data.text.config", "TextDataConfig"),
-}
 
 
 def _build(cls, fields: Dict[str, Any], where: str):
@@ -29,12 +23,12 @@ def experiment_from_json(obj: Dict[str, Any], source: str) -> ExperimentConfig:
     """The `ExperimentConfig` saved by `ExperimentConfig.to_json` (`source` names the file in
     errors)."""
     from enas_tf2.search_space.registry import config_class
+    from enas_tf2.tasks.registry import data_config_class, task_names
     try:
         space, task = obj["space"], obj["task"]
-        if task not in _DATA_CONFIGS:
+        if task not in task_names():
             raise EnasError(f"{source}: unknown task {task!r}")
-        module, name = _DATA_CONFIGS[task]
-        data_cls = getattr(importlib.import_module(module), name)
+        data_cls = data_config_class(task)
         return ExperimentConfig(
             space=space, task=task,
             space_config=_build(config_class(space), obj["space_config"], f"{source}: space_config"),

@@ -22,7 +22,7 @@ The generic loops (`training/`) know neither the search space nor the modality. 
 Models are called through a ``forward`` callable that the loop builds (the shared child bound to
 the sampled architecture, or the fixed net), so the task does not care which one it is.
 
-Design note: the language model (`tasks/language_model.py`, docs/enas_reference.md §5.2)
+Design note: the language model (`tasks/language_model/task.py`, docs/enas_reference.md §5.2)
 ---------------------------------------------------------------------------
 Batches are ``{"tokens": int32 [B, T + 1]}`` windows read in order from B parallel streams, with a
 variable length T per step (one trace for every length: the signature's time axis is None). The

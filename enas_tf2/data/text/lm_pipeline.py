@@ -182,7 +182,7 @@ def build_lm_data(cfg: TextDataConfig, num_replicas: int = 1, first_epoch: int =
         "valid_steps": (valid_rows.shape[1] - 1) // cfg.bptt,
         "test_steps": (test_rows.shape[1] - 1) // cfg.bptt,
         # The id -> word table, so a finished run can be exported to score raw text
-        # (`export/lm_saved_model.py`) without the corpus at hand.
+        # (`tasks/language_model/serving.py`) without the corpus at hand.
         "vocab": list(corpus.vocab),
     }
     valid_steps = info["valid_steps"]

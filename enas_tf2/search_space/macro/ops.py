@@ -6,7 +6,7 @@ through the names defined here, so the integer codes of the original token strin
 
 from __future__ import annotations
 
-from enas_tf2.errors import EnasError
+from enas_tf2.search_space.tokens import OpNames
 
 CONV_3X3 = 0
 SEP_CONV_3X3 = 1
@@ -28,17 +28,6 @@ POOL_OPS = (AVG_POOL_3X3, MAX_POOL_3X3)
 KERNEL_SIZE = {CONV_3X3: 3, SEP_CONV_3X3: 3, CONV_5X5: 5, SEP_CONV_5X5: 5}
 
 
-def op_name(op_id: int) -> str:
-    """The name of op `op_id` (e.g. ``3 -> "sep_conv_5x5"``); EnasError for an unknown id."""
-    if isinstance(op_id, bool) or not isinstance(op_id, int) or not 0 <= op_id < NUM_OPS:
-        raise EnasError(f"unknown macro op id {op_id!r}: must be an integer in [0, {NUM_OPS - 1}]")
-    return OP_NAMES[op_id]
-
-
-def op_id(name: str) -> int:
-    """The id of the op called `name` (inverse of `op_name`); EnasError naming the valid names."""
-    try:
-        return OP_NAMES.index(name)
-    except ValueError:
-        raise EnasError(f"unknown macro op {name!r}: must be one of "
-                        f"{', '.join(OP_NAMES)}") from None
+_OP_NAMES = OpNames("macro", OP_NAMES)
+op_name = _OP_NAMES.name   # op id -> name (3 -> "sep_conv_5x5"); EnasError for an unknown id
+op_id = _OP_NAMES.id       # name -> op id; EnasError naming the valid names

@@ -19,6 +19,7 @@ from typing import Any, ClassVar, Dict, NamedTuple, Optional, Sequence, Tuple, U
 import numpy as np
 
 from enas_tf2.errors import EnasError
+from enas_tf2.search_space.tokens import raw_tokens
 from enas_tf2.search_space.arch_json import checked_arch_json
 from enas_tf2.search_space.micro import ops
 
@@ -124,16 +125,7 @@ class MicroArch:
 
         `num_cells` (searched nodes per cell) is inferred as ``len(tokens) / 8`` when None.
         """
-        if isinstance(text_or_sequence, str):
-            raw = [t for t in re.split(r"[\s,]+", text_or_sequence.strip()) if t]
-        elif isinstance(text_or_sequence, np.ndarray):
-            raw = text_or_sequence.reshape(-1).tolist()
-        else:
-            try:
-                raw = list(text_or_sequence)
-            except TypeError:
-                raise EnasError(f"a micro architecture must be a token string or a list of "
-                                f"integers, got {type(text_or_sequence).__name__}") from None
+        raw = raw_tokens(text_or_sequence, "a micro architecture")
         if num_cells is not None and (isinstance(num_cells, bool) or not isinstance(
                 num_cells, (int, np.integer)) or num_cells < 1):
             raise EnasError(f"num_cells must be an integer >= 1, got {num_cells!r}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Tuple
 
-from enas_tf2.errors import EnasError
+from enas_tf2.search_space.tokens import OpNames
 
 NONE = 0
 SKIP_CONNECT = 1
@@ -34,17 +34,6 @@ def edge_index(target: int, source: int) -> int:
     return EDGES.index((target, source))
 
 
-def op_name(op: int) -> str:
-    """The benchmark's name of op id `op`; EnasError for an unknown id."""
-    if isinstance(op, bool) or not isinstance(op, int) or not 0 <= op < NUM_OPS:
-        raise EnasError(f"unknown nb201 op id {op!r}: must be an integer in [0, {NUM_OPS - 1}]")
-    return OP_NAMES[op]
-
-
-def op_id(name: str) -> int:
-    """The id of the op called `name`; EnasError naming the valid names."""
-    try:
-        return OP_NAMES.index(name)
-    except ValueError:
-        raise EnasError(f"unknown nb201 op {name!r}: must be one of "
-                        f"{', '.join(OP_NAMES)}") from None
+_OP_NAMES = OpNames("nb201", OP_NAMES)
+op_name = _OP_NAMES.name   # op id -> name (3 -> "nor_conv_3x3"); EnasError for an unknown id
+op_id = _OP_NAMES.id       # name -> op id; EnasError naming the valid names

@@ -24,6 +24,7 @@ from typing import Any, ClassVar, Dict, NamedTuple, Optional, Sequence, Tuple, U
 import numpy as np
 
 from enas_tf2.errors import EnasError
+from enas_tf2.search_space.tokens import raw_tokens
 from enas_tf2.search_space.arch_json import checked_arch_json
 from enas_tf2.search_space.rnn import functions
 
@@ -130,16 +131,7 @@ class RnnArch:
 
         `cell_variant` None infers the encoding from the count: even = enas_lm, odd = original.
         """
-        if isinstance(text_or_sequence, str):
-            raw = [t for t in re.split(r"[\s,]+", text_or_sequence.strip()) if t]
-        elif isinstance(text_or_sequence, np.ndarray):
-            raw = text_or_sequence.reshape(-1).tolist()
-        else:
-            try:
-                raw = list(text_or_sequence)
-            except TypeError:
-                raise EnasError(f"an RNN architecture must be a token string or a list of "
-                                f"integers, got {type(text_or_sequence).__name__}") from None
+        raw = raw_tokens(text_or_sequence, "an RNN architecture")
         if cell_variant is None:
             cell_variant = functions.ORIGINAL if len(raw) % 2 else functions.ENAS_LM
         variant = _check_variant(cell_variant)

@@ -6,6 +6,7 @@ exactly what any TensorFlow Serving client of the export gets.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from typing import List, Sequence
@@ -13,9 +14,9 @@ from typing import List, Sequence
 import tensorflow as tf
 
 from enas_tf2.errors import EnasError
-from enas_tf2.export.lm_saved_model import (SIGNATURE_NEXT_WORDS, SIGNATURE_PERPLEXITY,
-                                            VOCAB_FILE)
-from enas_tf2.export.predictor import check_export_dir, load_quietly
+from enas_tf2.tasks.language_model.serving import (SIGNATURE_NEXT_WORDS, SIGNATURE_PERPLEXITY,
+                                                   VOCAB_FILE)
+from enas_tf2.tasks.serving import PredictOptions, check_export_dir, load_saved_model
 
 _BATCH = 64   # lines per signature call
 
@@ -23,6 +24,44 @@ _BATCH = 64   # lines per signature call
 def is_lm_export(model_dir: str) -> bool:
     """Whether `model_dir` is a language-model export (it holds ``vocab.json``)."""
     return os.path.isfile(os.path.join(model_dir, VOCAB_FILE))
+
+
+def format_perplexity(scores, total: float) -> str:
+    """One line per text line (perplexity, tokens, unknown words, the line), then the total."""
+    out = [f"{'perplexity':>12}  {'tokens':>6}  {'unknown':>7}  line"]
+    for s in scores:
+        out.append(f"{s['perplexity']:12.2f}  {s['tokens']:6d}  {s['unknown_words']:7d}  "
+                   f"{s['line']}")
+    if len(scores) > 1:
+        out.append(f"all {len(scores)} lines: perplexity {total:.2f} over "
+                   f"{sum(s['tokens'] for s in scores)} tokens")
+    return "\n".join(out)
+
+
+def format_next_words(results) -> str:
+    """The prefix, then ``rank. word  probability`` per proposed word."""
+    out = []
+    for r in results:
+        unknown = f" ({r['unknown_words']} unknown words)" if r["unknown_words"] else ""
+        out.append(f"after {r['prefix']!r}{unknown}:")
+        width = max(len(w["word"]) for w in r["next_words"])
+        for rank, w in enumerate(r["next_words"], start=1):
+            out.append(f"  {rank}. {w['word']:<{width}}  {w['probability']:.4f}")
+    return "\n".join(out)
+
+
+def read_lines(paths: Sequence[str]) -> List[str]:
+    """Every line of the text files `paths`, in order (EnasError naming an unreadable one)."""
+    lines = []
+    for path in paths:
+        try:
+            with open(path, encoding="utf-8") as f:
+                lines.extend(line.rstrip("\n") for line in f)
+        except FileNotFoundError:
+            raise EnasError(f"text file {path} does not exist") from None
+        except (OSError, UnicodeDecodeError) as err:
+            raise EnasError(f"cannot read text file {path} as UTF-8 text: {err}") from None
+    return lines
 
 
 def corpus_perplexity(scores: Sequence[dict]) -> float:
@@ -45,10 +84,7 @@ class LmPredictor:
             raise EnasError(f"--model_dir {model_dir} has no {VOCAB_FILE}: it is not a "
                             f"language-model export")
         self.model_dir = model_dir
-        self._loaded = load_quietly(model_dir)
-        for name in (SIGNATURE_PERPLEXITY, SIGNATURE_NEXT_WORDS):
-            if name not in self._loaded.signatures:
-                raise EnasError(f"the SavedModel in {model_dir} has no {name!r} signature")
+        self._loaded = load_saved_model(model_dir, [SIGNATURE_PERPLEXITY, SIGNATURE_NEXT_WORDS])
 
     def perplexity(self, lines: Sequence[str]) -> List[dict]:
         """One dict per line, in order: ``line``, ``perplexity`` (of its words and the closing
@@ -83,3 +119,21 @@ class LmPredictor:
                                                 "probability": float(p)}
                                                for w, p in zip(words[i], probs[i])]})
         return results
+
+    def run_cli(self, inputs: Sequence[str], options: PredictOptions) -> str:
+        """`enas-predict`'s answer for ``--text`` lines and the lines of the text files in
+        `inputs`: their perplexity, or with ``--next_words`` the most probable next words."""
+        # An empty --text is one empty line (next words at the start of a line).
+        lines = [line for text in options.text for line in (text.splitlines() or [""])]
+        lines += read_lines(inputs)
+        if not lines:
+            raise EnasError("no text given: enas-predict --model_dir=DIR --text=\"some words\" "
+                            "(or text files as arguments)")
+        if options.next_words:
+            results = self.next_words(lines, options.next_words)
+            return json.dumps(results, indent=2) if options.json else format_next_words(results)
+        scores = self.perplexity(lines)
+        total = corpus_perplexity(scores)
+        if options.json:
+            return json.dumps({"lines": scores, "perplexity": total}, indent=2)
+        return format_perplexity(scores, total)

@@ -49,7 +49,7 @@ from enas_tf2.data.text.lm_pipeline import build_lm_data
 from enas_tf2.errors import EnasError
 from enas_tf2.data.specs import DataBundle
 from enas_tf2.tasks.base import TaskMetrics
-from enas_tf2.tasks.weight_averager import WeightAverager
+from enas_tf2.tasks.language_model.weight_averager import WeightAverager
 
 # The controller's reward constant: reward = REWARD_CONSTANT / perplexity.
 REWARD_CONSTANT = 80.0
