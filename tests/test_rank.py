@@ -78,7 +78,7 @@ def test_rank_on_a_real_tiny_search(cifar10_dir, tmp_path):
     proc = run_cli("arch_main", ["rank", str(run), "--archs=3", "--epochs=1",
                                  "--max_steps_per_epoch=2", "--max_eval_batches=1"])
     assert proc.returncode == 0, proc.stderr[-3000:]
-    result = json.load(open(run / "rank.json"))
+    result = json.load(open(run / "rank" / "rank.json"))   # analysis output, not the run
     rows = result["rows"]
     assert result["num_archs"] == len(rows) == 3 and result["epochs"] == 1
     assert len({r["tokens"] for r in rows}) == 3
