@@ -32,7 +32,7 @@ def test_help_prints_own_flags_grouped_and_exits_0(module, groups):
 
 
 def test_cnn_help_is_fast_and_tensorflow_free():
-    code = ("import sys; from enas_tf2.cli import flags; import enas_tf2; "
+    code = ("import sys; from enas_tf2.cli import cnn_config; import enas_tf2; "
             "print('tensorflow' in sys.modules)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120)

@@ -7,8 +7,8 @@ import pytest
 from enas_tf2.configs.presets import get_preset
 
 
-@pytest.mark.parametrize("module, preset", [("enas_tf2.cli.flags", "cifar10_micro_search"),
-                                            ("enas_tf2.cli.ptb_flags", "ptb_rnn_search")])
+@pytest.mark.parametrize("module, preset", [("enas_tf2.cli.cnn_config", "cifar10_micro_search"),
+                                            ("enas_tf2.cli.ptb_config", "ptb_rnn_search")])
 def test_every_mapped_flag_default_is_the_default_presets_value(module, preset):
     import importlib
     flags = importlib.import_module(module)

@@ -228,7 +228,7 @@ def test_lm_export_without_text_is_one_line(exported, monkeypatch, capsys):
 
 
 def test_flags_override_the_preset_and_an_arc_picks_the_final_preset():
-    from enas_tf2.cli import ptb_flags
+    from enas_tf2.cli import ptb_config as ptb_flags
     fl = ptb_flags.FLAGS
     fl.unparse_flags()
     fl(["enas-ptb", "--child_lstm_hidden_size=64", "--child_rhn_depth=5", "--child_drop_x=0.5",

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 
-from enas_tf2.cli import flags as cnn_flags
+from enas_tf2.cli import cnn_config
 from enas_tf2.cli.entry import import_tensorflow, run_main
 from enas_tf2.errors import EnasError
 
@@ -23,7 +23,7 @@ def main(argv):
     """Search, or final training with --child_fixed_arc / --arch_json."""
     del argv
     import_tensorflow()        # quietly: the spaces' modules (presets, checks) load it
-    parsed = cnn_flags.to_experiment()
+    parsed = cnn_config.to_experiment()
     cfg = parsed["config"]
     from enas_tf2 import api
     if parsed["fixed_arc"] or parsed["arch_json"]:
@@ -44,7 +44,7 @@ def main(argv):
 
 def run():
     """Console-script entry point."""
-    run_main(main, cnn_flags.FLAGS, __doc__, cnn_flags.HELP_GROUPS)
+    run_main(main, cnn_config.FLAGS, __doc__, cnn_config.HELP_GROUPS)
 
 
 if __name__ == "__main__":

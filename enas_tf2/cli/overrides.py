@@ -1,9 +1,9 @@
 """Preset + command-line overrides: the one rule every training CLI uses to build its config.
 
 A run starts from a preset (`search_space/<space>/presets.py`); every flag the user GAVE replaces
-one field of the `ExperimentConfig` and flags not given keep the preset's value. A CLI describes its flags with
-a field map ``{flag name: (config section, field, converter or None)}``; the sections are the
-`ExperimentConfig` attributes (``data``, ``space_config``, ``optim``, ``controller``, ``run``).
+one field of the `ExperimentConfig` and flags not given keep the preset's value. A CLI describes
+its flags with a field map ``{flag name: (config section, field, converter or None)}`` (built
+with `section`); the sections are the `ExperimentConfig` attributes (``data``, ``space_config``, ``optim``, ``controller``, ``run``).
 """
 
 from __future__ import annotations
@@ -15,6 +15,14 @@ from enas_tf2.configs.base import ExperimentConfig
 from enas_tf2.errors import EnasError
 
 FieldMap = Mapping[str, Tuple[str, str, Optional[Callable[[Any], Any]]]]
+
+
+def section(name: str, fields: Mapping[str, str], convert: Optional[Mapping[str, Callable]] = None
+            ) -> FieldMap:
+    """Field-map rows of one config section: ``{flag: field}`` -> ``{flag: (name, field,
+    converter or None)}``; `convert` gives the converters of the flags that need one."""
+    convert = convert or {}
+    return {flag: (name, field, convert.get(flag)) for flag, field in fields.items()}
 
 
 def present_flags(fl, fields: FieldMap) -> set:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from enas_tf2.cli import ptb_flags
+from enas_tf2.cli import ptb_config
 from enas_tf2.cli.entry import import_tensorflow, run_main
 from enas_tf2.errors import EnasError
 
@@ -45,7 +45,7 @@ def main(argv):
     """Search, or final training with --child_fixed_arc / --arch_json."""
     del argv
     import_tensorflow()        # quietly: the space's modules load it
-    parsed = ptb_flags.to_experiment()
+    parsed = ptb_config.to_experiment()
     from enas_tf2 import api
     if parsed["fixed_arc"] or parsed["arch_json"]:
         arch, cfg = _arch_and_config(parsed)
@@ -56,7 +56,7 @@ def main(argv):
 
 def run():
     """Console-script entry point."""
-    run_main(main, ptb_flags.FLAGS, __doc__, ptb_flags.HELP_GROUPS)
+    run_main(main, ptb_config.FLAGS, __doc__, ptb_config.HELP_GROUPS)
 
 
 if __name__ == "__main__":

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import List
 
-import numpy as np
 
 from enas_tf2.configs.base import ControllerConfig
 from enas_tf2.errors import EnasError
+from enas_tf2.search_space.arch_parsing import ArchParsing
 from enas_tf2.search_space.base import ActivationFloor
 from enas_tf2.search_space.macro.arch import MacroArch, pool_layers
 from enas_tf2.search_space.macro.config import MacroConfig
@@ -19,11 +19,13 @@ from enas_tf2.data.specs import ImageSpec
 
 
 @register_space("macro", MacroConfig)
-class MacroSpace:
+class MacroSpace(ArchParsing):
     """Builds the macro controller, weight-shared child and fixed net for one `MacroConfig`."""
 
     task = "image_classification"
     num_branches = 6   # candidate ops per layer (`ops.py`)
+
+    arch_cls = MacroArch
 
     def __init__(self, config: MacroConfig):
         self.config = config
@@ -33,15 +35,6 @@ class MacroSpace:
             raise EnasError(f"the architecture has {arch.num_layers} layers but "
                             f"--child_num_layers={self.config.num_layers}")
         return arch
-
-    def arch_from_tokens(self, text: str) -> MacroArch:
-        return self._check(MacroArch.from_tokens(text))
-
-    def arch_from_json(self, obj: dict) -> MacroArch:
-        return self._check(MacroArch.from_json(obj))
-
-    def arch_from_array(self, array: np.ndarray) -> MacroArch:
-        return MacroArch.from_array(np.asarray(array))
 
     def random_arch(self, seed: int) -> MacroArch:
         """Ops uniform, each skip on with probability ``skip_target`` (the paper's random macro

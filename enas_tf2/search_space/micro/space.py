@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import List
 
-import numpy as np
 
 from enas_tf2.configs.base import ControllerConfig
 from enas_tf2.errors import EnasError
+from enas_tf2.search_space.arch_parsing import ArchParsing
 from enas_tf2.search_space.base import ActivationFloor
 from enas_tf2.search_space.micro.arch import MicroArch
 from enas_tf2.search_space.micro.config import MicroConfig
@@ -18,12 +18,14 @@ from enas_tf2.data.specs import ImageSpec
 
 
 @register_space("micro", MicroConfig)
-class MicroSpace:
+class MicroSpace(ArchParsing):
     """Builds the micro controller, weight-shared child and fixed net for one `MicroConfig`."""
 
     task = "image_classification"
     num_branches = 5   # candidate ops per slot (`ops.py`)
     num_reductions = 2  # reduction cells after the stem (docs/enas_reference.md §1.2)
+
+    arch_cls = MicroArch
 
     def __init__(self, config: MicroConfig):
         self.config = config
@@ -33,15 +35,6 @@ class MicroSpace:
             raise EnasError(f"the architecture has {arch.num_cells} nodes per cell but "
                             f"--child_num_cells={self.config.num_cells}")
         return arch
-
-    def arch_from_tokens(self, text: str) -> MicroArch:
-        return self._check(MicroArch.from_tokens(text))
-
-    def arch_from_json(self, obj: dict) -> MicroArch:
-        return self._check(MicroArch.from_json(obj))
-
-    def arch_from_array(self, array: np.ndarray) -> MicroArch:
-        return MicroArch.from_array(np.asarray(array))
 
     def random_arch(self, seed: int) -> MicroArch:
         return MicroArch.random(self.config.num_cells, seed)

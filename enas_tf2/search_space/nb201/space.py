@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import List
 
-import numpy as np
 
 from enas_tf2.configs.base import ControllerConfig
 from enas_tf2.errors import EnasError
+from enas_tf2.search_space.arch_parsing import ArchParsing
 from enas_tf2.search_space.base import ActivationFloor
 from enas_tf2.search_space.nb201 import ops
 from enas_tf2.search_space.nb201.arch import Nb201Arch
@@ -20,7 +20,7 @@ NUM_REDUCTIONS = 2
 
 
 @register_space("nb201", Nb201Config)
-class Nb201Space:
+class Nb201Space(ArchParsing):
     """Builds the NAS-Bench-201 controller, weight-shared child and fixed net for one
     `Nb201Config`. A small CPU default: 6 decisions, C=16, and every derived cell can be looked
     up in the benchmark's table (`enas_tf2.ranking.nb201_table`)."""
@@ -28,17 +28,10 @@ class Nb201Space:
     task = "image_classification"
     num_branches = ops.NUM_OPS
 
+    arch_cls = Nb201Arch
+
     def __init__(self, config: Nb201Config):
         self.config = config
-
-    def arch_from_tokens(self, text: str) -> Nb201Arch:
-        return Nb201Arch.from_tokens(text)
-
-    def arch_from_json(self, obj: dict) -> Nb201Arch:
-        return Nb201Arch.from_json(obj)
-
-    def arch_from_array(self, array: np.ndarray) -> Nb201Arch:
-        return Nb201Arch.from_array(np.asarray(array))
 
     def random_arch(self, seed: int) -> Nb201Arch:
         """Uniform over the 15,625 cells."""
