@@ -5,10 +5,10 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from enas_tf2.layers.list_tracking import ListTrackingMixin
+from enas_tf2.layers.list_tracking import track_items
 
 
-class StackedLSTM(ListTrackingMixin, keras.layers.Layer):
+class StackedLSTM(keras.layers.Layer):
     """A stack of LSTM cells without biases, advanced one step per call.
 
     Layer ``l`` computes gates ``[x, h_prev] @ W_l`` (``W_l``: ``2S x 4S``) split in the order
@@ -38,6 +38,7 @@ class StackedLSTM(ListTrackingMixin, keras.layers.Layer):
             self.add_weight(name=f"layer_{i}_kernel", shape=(2 * self.units, 4 * self.units),
                             initializer=init)
             for i in range(self.num_layers)]
+        track_items(self, "kernels", self.kernels)
 
     def initial_state(self, batch_size: int = 1):
         """All-zero ``(c, h)`` pairs, one per layer, for a batch of `batch_size` rollouts."""

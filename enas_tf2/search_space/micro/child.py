@@ -46,7 +46,7 @@ from enas_tf2.layers.aux_head import AuxHead
 from enas_tf2.layers.classifier_head import ClassifierHead
 from enas_tf2.layers.factorized_reduction import FactorizedReduction
 from enas_tf2.layers.conv_bn import ConvBn
-from enas_tf2.layers.list_tracking import ListTrackingMixin
+from enas_tf2.layers.list_tracking import track_items
 from enas_tf2.search_space.micro.shared_cell import shared_cell
 from enas_tf2.search_space.micro.stem import build_stem, stem_levels, stem_pair
 from enas_tf2.search_space.micro.weight_banks import SharedCellWeights
@@ -72,7 +72,7 @@ def reduction_cell_ids(num_layers: int):
     return (third, 2 * third + 1)
 
 
-class MicroChild(ListTrackingMixin, keras.Model):
+class MicroChild(keras.Model):
     """Weight-shared micro child: ``child(images, arch, training=...)`` -> logits ``[B, classes]``.
 
     Args:
@@ -138,6 +138,8 @@ class MicroChild(ListTrackingMixin, keras.Model):
             self._plan.append(reduction)
             channels = (channels[1], filters)
             level = (level[1], level[1] + int(reduction))
+        track_items(self, "cell_weights", self.cell_weights)
+        track_items(self, "calibrations", self.calibrations)
 
     @staticmethod
     def _calibration(kind, filters, name):

@@ -5,12 +5,12 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from enas_tf2.layers.list_tracking import ListTrackingMixin
+from enas_tf2.layers.list_tracking import track_items
 from enas_tf2.search_space.rnn import functions
 from enas_tf2.search_space.rnn.highway_kernel import highway_sequence
 
 
-class SharedRnnCell(ListTrackingMixin, keras.layers.Layer):
+class SharedRnnCell(keras.layers.Layer):
     """The cell of the weight-shared child: the architecture is an int32 token tensor, so one
     trace serves every cell and every window length; only the sampled nodes' weights are used.
 
@@ -54,6 +54,7 @@ class SharedRnnCell(ListTrackingMixin, keras.layers.Layer):
         self.node_banks = [self.add_weight(name=f"w_node_{k}", shape=(f * k, h, 2 * h),
                                            initializer=init)
                            for k in range(1, self.num_nodes + 1)]
+        track_items(self, "node_banks", self.node_banks)
 
     # ---- the architecture tensor ---------------------------------------------------------------
     def decode(self, arch):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from enas_tf2.layers.list_tracking import ListTrackingMixin
+from enas_tf2.layers.list_tracking import track_items
 from enas_tf2.search_space.rnn import functions
 from enas_tf2.search_space.rnn.arch import RnnArch
 
@@ -13,7 +13,7 @@ _ACTIVATIONS = {functions.TANH: tf.tanh, functions.RELU: tf.nn.relu,
                 functions.SIGMOID: tf.sigmoid, functions.IDENTITY: tf.identity}
 
 
-class FixedRnnCell(ListTrackingMixin, keras.layers.Layer):
+class FixedRnnCell(keras.layers.Layer):
     """The cell of the fixed language model: only its own nodes, wired with Python ints, plain
     autodiff through a `tf.while_loop` over the (None) time axis.
 
@@ -50,6 +50,7 @@ class FixedRnnCell(ListTrackingMixin, keras.layers.Layer):
         self.node_weights = [self.add_weight(name=f"w_node_{k}", shape=(h, 2 * h),
                                              initializer=init)
                              for k in range(1, self.arch.num_nodes + 1)]
+        track_items(self, "node_weights", self.node_weights)
 
     def call(self, x, state, state_mask=None, weight_masks=None):
         """Runs the cell over the window; returns ``(outputs [B, T, H], last [B, H])``."""

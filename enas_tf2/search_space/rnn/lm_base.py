@@ -8,7 +8,6 @@ from typing import Optional
 import keras
 import tensorflow as tf
 
-from enas_tf2.layers.list_tracking import ListTrackingMixin
 from enas_tf2.search_space.rnn.config import RnnConfig
 from enas_tf2.search_space.rnn.dropout_masks import DropoutMasks
 
@@ -16,7 +15,7 @@ from enas_tf2.search_space.rnn.dropout_masks import DropoutMasks
 DEFAULT_SEED = 0x524E4E4D   # "RNNM"
 
 
-class RnnLanguageModel(ListTrackingMixin, keras.Model):
+class RnnLanguageModel(keras.Model):
     """Embedding -> recurrent cell -> softmax over the vocabulary, with every dropout and
     regulariser of the corrected recipe (docs/enas_reference.md §5.2). Subclasses own ``self.cell`` and say
     which weights the weight decay covers.
