@@ -42,19 +42,24 @@ def make_interpreter(model: bytes, threads: int = 1):
     return interpreter
 
 
-def convert(function: Callable, input_spec: tf.TensorSpec, precision: str,
-            representative: Optional[Callable[[], Iterable[List[np.ndarray]]]] = None) -> bytes:
-    """The ``.tflite`` bytes of the one-input tf.function `function` at `input_spec`.
+def convert(function: Callable, input_spec, precision: str,
+            representative: Optional[Callable[[], Iterable[List[np.ndarray]]]] = None,
+            input_type=tf.uint8, output_type=tf.float32) -> bytes:
+    """The ``.tflite`` bytes of `function` at `input_spec` (one `tf.TensorSpec`, or a list for
+    a function of several inputs).
 
     ``float32``: weights and activations stay float. ``int8``: full-integer quantisation,
     every op int8 (TFLITE_BUILTINS_INT8), activation ranges calibrated on the batches
-    `representative` yields; the input becomes uint8 (a float input carrying 0..255 pixels is
-    calibrated to scale 1, zero point 0: raw image bytes go in), the output stays float32.
+    `representative` yields; the input becomes `input_type` (uint8 by default: a float input
+    carrying 0..255 pixels is calibrated to scale 1, zero point 0, so raw image bytes go in),
+    the output `output_type` (float32 by default; int8 for the latency table's inner blocks,
+    whose outputs stay int8 inside a whole network).
     """
+    specs = list(input_spec) if isinstance(input_spec, (list, tuple)) else [input_spec]
     # Variables become constants first: the converter's calibration cannot read resource
     # variables of a concrete function that has no trackable owner.
     frozen = convert_variables_to_constants_v2(
-        tf.function(function).get_concrete_function(input_spec))
+        tf.function(function).get_concrete_function(*specs))
     absl_logger = logging.getLogger("absl")
     level = absl_logger.level
     absl_logger.setLevel(logging.ERROR)   # "consider providing trackable_obj": it is frozen
@@ -66,8 +71,8 @@ def convert(function: Callable, input_spec: tf.TensorSpec, precision: str,
             converter.optimizations = [tf.lite.Optimize.DEFAULT]
             converter.representative_dataset = representative
             converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-            converter.inference_input_type = tf.uint8
-            converter.inference_output_type = tf.float32
+            converter.inference_input_type = input_type
+            converter.inference_output_type = output_type
         elif precision != "float32":
             raise ValueError(f"unknown precision {precision!r}")
         return converter.convert()
@@ -75,10 +80,10 @@ def convert(function: Callable, input_spec: tf.TensorSpec, precision: str,
         absl_logger.setLevel(level)
 
 
-def set_input(interpreter, values: np.ndarray) -> None:
-    """Feeds float `values` to input 0, quantising them with the input's scale and zero point
-    when the model takes integers."""
-    detail = interpreter.get_input_details()[0]
+def set_input(interpreter, values: np.ndarray, index: int = 0) -> None:
+    """Feeds float `values` to input `index`, quantising them with the input's scale and zero
+    point when the model takes integers."""
+    detail = interpreter.get_input_details()[index]
     dtype = detail["dtype"]
     if np.issubdtype(dtype, np.integer):
         scale, zero = detail["quantization"]
@@ -99,18 +104,25 @@ def run(interpreter, values: np.ndarray) -> np.ndarray:
     return out
 
 
-def median_latency_ms(interpreter, runs: int = 50, warmup: int = 5) -> float:
+def median_latency_ms(interpreter, runs: int = 50, warmup: int = 5, rounds: int = 3) -> float:
     """Median wall time of one invocation in milliseconds, on a fixed random input, after
-    `warmup` invocations (the first ones allocate and pack weights)."""
-    detail = interpreter.get_input_details()[0]
-    shape = [int(d) for d in detail["shape"]]
-    values = np.random.default_rng(0).uniform(0, 255, shape).astype(np.float32)
-    set_input(interpreter, values)
+    `warmup` invocations (the first ones allocate and pack weights).
+
+    The median of each of `rounds` rounds of `runs` invocations is taken and the smallest kept:
+    on a shared machine another process may hold the core through a whole round, and the
+    quietest round is the closest to what the device does on its own."""
+    rng = np.random.default_rng(0)
+    for index, detail in enumerate(interpreter.get_input_details()):
+        shape = [int(d) for d in detail["shape"]]
+        set_input(interpreter, rng.uniform(0, 255, shape).astype(np.float32), index)
     for _ in range(warmup):
         interpreter.invoke()
-    times = []
-    for _ in range(max(1, runs)):
-        start = time.perf_counter()
-        interpreter.invoke()
-        times.append(time.perf_counter() - start)
-    return 1000.0 * statistics.median(times)
+    medians = []
+    for _ in range(max(1, rounds)):
+        times = []
+        for _ in range(max(1, runs)):
+            start = time.perf_counter()
+            interpreter.invoke()
+            times.append(time.perf_counter() - start)
+        medians.append(statistics.median(times))
+    return 1000.0 * min(medians)
