@@ -15,7 +15,8 @@ Package map (read top-down):
   layers/        Keras layers shared by weight-shared children and fixed final models
   training/      generic loops: run context, search and final training, checkpoints, logs
   data/          image and text input, and the offline TFRecord converter
-  export/        SavedModel export and prediction
+  export/        SavedModel and LiteRT export, and prediction
+  cost/          parameters, multiply-adds, latency tables and cost-aware objectives
   cli/           absl flags (one place) and thin `main`s for the console scripts
 """
 
@@ -31,7 +32,10 @@ _API = {"search": "api", "train_final": "api", "export_model": "api", "load_arch
         "FinalResult": "api", "oracle_search": "api", "naswot": "api", "nb201_truth": "api",
         "get_preset": "configs.presets", "preset_names": "configs.presets",
         "ExperimentConfig": "configs.base", "EnasError": "errors",
-        "ImageDatasets": "data.images.user_datasets"}
+        "ImageDatasets": "data.images.user_datasets",
+        # issue 22: hardware-aware search and LiteRT export (docs/deploy.md)
+        "ObjectiveConfig": "configs.base", "export_litert": "export.litert",
+        "LatencyTable": "cost.latency_table", "build_latency_table": "cost.latency_measure"}
 __all__ = sorted(_API) + ["__version__"]
 
 _keras_objects.install()

@@ -161,6 +161,20 @@ F.DEFINE_float("memory_limit_gb", 0.0, "Refuse runs the pre-flight projects abov
 F.DEFINE_bool("skip_corrupt_records", False, "TFRecord data: skip records that cannot be read "
               "(counted and reported per shard) instead of stopping at the first corrupt one.")
 
+# ---- issue 22: hardware-aware search -----------------------------------------------------------
+F.DEFINE_enum("objective", "accuracy", ["accuracy", "params", "macs", "latency"],
+              "What the controller maximises: 'accuracy' (the paper's), or the accuracy under a "
+              "--cost_target on the derived network's parameters (millions), multiply-adds "
+              "(millions) or LiteRT latency (ms, from --latency_table). docs/deploy.md.")
+F.DEFINE_float("cost_target", 0.0, "Target of a cost --objective, in its unit (M params, M MACs "
+               "or ms); must be > 0 with one.")
+F.DEFINE_float("cost_weight", -0.07, "Exponent w of the soft objective acc * (cost/target)^w "
+               "(MnasNet's -0.07).")
+F.DEFINE_enum("cost_constraint", "soft", ["soft", "hard"], "soft: acc * (cost/target)^w, "
+              "always applied (MnasNet); hard: acc when cost <= target, else 0.")
+F.DEFINE_string("latency_table", "", "--objective=latency: a table made by enas-arch "
+                "latency-table for this space, image size and thread count.")
+
 FLAGS = F.FLAGS
 
 # `--help` groups, by purpose (the order of the sections above).
@@ -192,6 +206,8 @@ HELP_GROUPS = (
         "controller_num_aggregate", "controller_train_steps", "controller_train_every",
         "controller_skip_target", "controller_skip_weight", "controller_sync_replicas",
         "controller_search_whole_channels")),
+    ("Hardware-aware search", ("objective", "cost_target", "cost_weight", "cost_constraint",
+                               "latency_table")),
     ("Safety and estimates", ("dry_run", "preflight", "force", "memory_limit_gb",
                               "skip_corrupt_records")),
 )
@@ -254,6 +270,10 @@ FIELDS = {
     "dry_run": ("run", "dry_run", None), "force": ("run", "force", None),
     "preflight": ("run", "preflight", None), "memory_limit_gb": ("run", "memory_limit_gb", None),
     "skip_corrupt_records": ("data", "skip_corrupt_records", None),
+    "objective": ("objective", "kind", None), "cost_target": ("objective", "target", None),
+    "cost_weight": ("objective", "weight", None),
+    "cost_constraint": ("objective", "constraint", None),
+    "latency_table": ("objective", "latency_table", None),
 }
 POSITIVE = ("num_epochs", "log_every", "steps_per_loop", "eval_every_epochs", "child_num_layers",
             "child_num_cells", "child_out_filters", "eval_batch_size", "derive_eval_batches",
