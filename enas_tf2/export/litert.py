@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from typing import Dict, Iterator, Optional, Tuple
+from typing import Dict, Iterator, Tuple
 
 import numpy as np
 import tensorflow as tf
@@ -53,19 +53,25 @@ def _prepare(train_dir: str, export_dir: str, overwrite: bool) -> None:
     os.makedirs(export_dir, exist_ok=True)
 
 
-def _run_data(train_dir: str, data):
-    """The run's `DataBundle`, rebuilt from its ``experiment.json`` (or from the user's
-    datasets, Python API)."""
+def _run_data(train_dir: str, data, image_size):
+    """The run's `DataBundle`: its data config from ``experiment.json`` (the user's datasets
+    when `data` is given, Python API; then the config may be absent)."""
+    from enas_tf2.configs.base import DataConfig, OptimizerConfig
     from enas_tf2.ranking.experiment_file import read_experiment
     from enas_tf2.tasks.registry import get_task
+    if data is not None and not os.path.isfile(os.path.join(train_dir, "experiment.json")):
+        return get_task("image_classification", DataConfig(image_size=image_size, batch_size=16),
+                        OptimizerConfig(), inputs=data).build_data(1)
     cfg = read_experiment(train_dir)
     return get_task(cfg.task, cfg.data, cfg.optim, inputs=data).build_data(1)
 
 
-def _pixels(dataset, run: TrainedRun) -> Iterator[Tuple[np.ndarray, np.ndarray]]:
+def _pixels(dataset, bundle) -> Iterator[Tuple[np.ndarray, np.ndarray]]:
     """``(uint8-valued float pixels [B, H, W, 3], labels)`` batches of a standardised split:
-    the pipeline's standardisation undone and rounded to bytes, what a camera would give."""
-    mean, std = np.asarray(run.mean, np.float32), np.asarray(run.std, np.float32)
+    the pipeline's standardisation (with ITS statistics) undone and rounded to bytes, what a
+    camera would give."""
+    mean = np.asarray(bundle.info["mean"], np.float32)
+    std = np.asarray(bundle.info["std"], np.float32)
     for batch in dataset:
         images, labels = batch[0], batch[1]
         pixels = np.clip(np.round((np.asarray(images) * std + mean) * 255.0), 0, 255)
@@ -110,7 +116,7 @@ def export_litert(train_dir: str, export_dir: str, overwrite: bool = False, data
     if threads < 1 or calibration_images < 1:
         raise EnasError("--litert_threads and the calibration image count must be positive")
     run = load_trained_run(train_dir)
-    bundle = _run_data(train_dir, data)
+    bundle = _run_data(train_dir, data, run.image_size)
     _prepare(train_dir, export_dir, overwrite)
     height, width = run.image_size
     spec = tf.TensorSpec([1, height, width, 3], tf.float32, name="pixels")
@@ -118,7 +124,7 @@ def export_litert(train_dir: str, export_dir: str, overwrite: bool = False, data
 
     def representative():
         seen = 0
-        for pixels, _ in _pixels(bundle.train, run):
+        for pixels, _ in _pixels(bundle.train, bundle):
             for image in pixels:
                 yield [image[None]]
                 seen += 1
@@ -131,8 +137,12 @@ def export_litert(train_dir: str, export_dir: str, overwrite: bool = False, data
                                                                              bundle.valid)
     if max_eval_images:
         split = split.unbatch().take(max_eval_images).batch(100)
-    batches = list(_pixels(split, run))
-    keras_acc, count = _accuracy(lambda x: serve(tf.constant(x)).numpy(), batches)
+    batches = list(_pixels(split, bundle))
+    batched = tf.function(serve)     # the Keras network scores a whole batch per call
+    correct = sum(int(np.sum(np.argmax(batched(tf.constant(pixels)).numpy(), -1) == labels))
+                  for pixels, labels in batches)
+    count = sum(len(labels) for _, labels in batches)
+    keras_acc = correct / max(1, count)
     report = {"split": split_name, "images": count, "keras_float_accuracy": keras_acc,
               "threads": threads, "interpreter": litert_convert.interpreter_source(),
               "input": {"shape": [1, height, width, 3], "int8_model": "uint8 pixels",
