@@ -143,3 +143,23 @@ def test_latency_objective_reads_the_table(tmp_path):
     with pytest.raises(EnasError, match="measured for 32x32"):
         Objective(ObjectiveConfig("latency", 1.0, latency_table=_table(tmp_path)), space,
                   ImageSpec(16, 16, 10))
+
+
+@pytest.mark.slow
+def test_cost_aware_search_end_to_end(tmp_path, cifar10_dir):
+    """A real nb201 smoke search under a hard parameter target: the derived cell meets it,
+    arch.json holds its cost and the derive block the Pareto front, the report plots it."""
+    from cli_runner import run_cli
+    out = tmp_path / "search"
+    proc = run_cli("cnn_main", ["--config=cifar10_nb201_search.smoke",
+                                f"--data_path={cifar10_dir}", f"--output_dir={out}",
+                                "--objective=params", "--cost_target=0.025",
+                                "--cost_constraint=hard", "--nopreflight"], timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    arch = json.loads((out / "arch.json").read_text())
+    assert arch["cost"]["params"] <= 25_000
+    cost = arch["derive"]["cost"]
+    assert cost["unit"] == "M params" and cost["target"] == 0.025
+    assert cost["pareto"] and all(r["cost"] is not None for r in cost["scored"])
+    assert all(r["reward"] == 0.0 for r in cost["scored"] if r["cost"] > 0.025)
+    assert "chart-pareto" in (out / "report.html").read_text()
