@@ -43,6 +43,10 @@ def _args():
     p.add_argument("--steps", type=int, default=25, help="child steps per search epoch")
     p.add_argument("--final_epochs", type=int, default=4)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--reuse", action="store_true",
+                   help="keep the table, searches, target and final trainings already in --out "
+                        "and redo only the LiteRT exports (their latencies, on a quieter "
+                        "machine)")
     return p.parse_args()
 
 
@@ -62,25 +66,31 @@ def _run(cmd, log, timing=False):
 
 def _search(args, name, extra):
     out = os.path.join(args.out, name)
+    if args.reuse and os.path.isfile(os.path.join(out, "arch.json")):
+        with open(os.path.join(out, "arch.json")) as f, open(out + ".seconds") as g:
+            return json.load(f), float(g.read())
     cmd = [sys.executable, "-m", "enas_tf2.cli.cnn_main", "--config=cifar10_nb201_search",
            f"--data_path={args.data_path}", "--valid_size=1000", f"--output_dir={out}",
            "--reset_output_dir", f"--seed={args.seed}", f"--num_epochs={args.epochs}",
            f"--max_steps_per_epoch={args.steps}", "--batch_size=64", "--log_every=25",
-           "--controller_train_steps=10", "--controller_num_aggregate=5",
+           "--controller_train_steps=20", "--controller_num_aggregate=5",
            "--derive_num_samples=20", "--derive_eval_batches=2", "--max_eval_batches=5",
            "--nopreflight", *extra]
     seconds = _run(cmd, out + ".log")
+    with open(out + ".seconds", "w") as g:
+        g.write(str(seconds))
     with open(os.path.join(out, "arch.json")) as f:
         return json.load(f), seconds
 
 
 def _final_and_export(args, name, arch_json):
     out = os.path.join(args.out, f"final_{name}")
-    _run([sys.executable, "-m", "enas_tf2.cli.cnn_main", "--config=cifar10_nb201_final",
-          f"--data_path={args.data_path}", "--valid_size=500", f"--output_dir={out}",
-          "--reset_output_dir", f"--seed={args.seed}", f"--arch_json={arch_json}",
-          f"--num_epochs={args.final_epochs}", f"--child_lr_T_0={args.final_epochs}",
-          "--batch_size=64", "--log_every=50", "--nopreflight"], out + ".log")
+    if not (args.reuse and os.path.isfile(os.path.join(out, "result.json"))):
+        _run([sys.executable, "-m", "enas_tf2.cli.cnn_main", "--config=cifar10_nb201_final",
+              f"--data_path={args.data_path}", "--valid_size=500", f"--output_dir={out}",
+              "--reset_output_dir", f"--seed={args.seed}", f"--arch_json={arch_json}",
+              f"--num_epochs={args.final_epochs}", f"--child_lr_T_0={args.final_epochs}",
+              "--batch_size=64", "--log_every=50", "--nopreflight"], out + ".log")
     export = os.path.join(args.out, f"litert_{name}")
     _run([sys.executable, "-m", "enas_tf2.cli.export_main", f"--output_dir={out}",
           f"--export_dir={export}", "--format=litert", "--overwrite"], export + ".log",
@@ -94,9 +104,10 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     load_start = os.getloadavg()[0]
     table_path = os.path.join(args.out, "nb201_32_latency.json")
-    _run([sys.executable, "-m", "enas_tf2.cli.arch_main", "latency-table", table_path,
-          "--search_for=nb201", "--image_size=32", f"--threads={args.threads}",
-          "--precision=float32", "--check_nets=5"], table_path + ".log", timing=True)
+    if not (args.reuse and os.path.isfile(table_path)):
+        _run([sys.executable, "-m", "enas_tf2.cli.arch_main", "latency-table", table_path,
+              "--search_for=nb201", "--image_size=32", f"--threads={args.threads}",
+              "--precision=float32", "--check_nets=5"], table_path + ".log", timing=True)
     sys.path.insert(0, REPO)
     from enas_tf2.cost.latency_measure import measure_net
     from enas_tf2.cost.latency_table import LatencyTable
@@ -111,8 +122,15 @@ def main():
         return table.predict_ms(space.latency_blocks(arch, spec))
 
     arch_a, secs_a = _search(args, "search_accuracy", [])
-    measured_a = measure_net(space, space.arch_from_json(arch_a), spec, "float32", args.threads,
-                             100)
+    target_file = os.path.join(args.out, "target.json")
+    if args.reuse and os.path.isfile(target_file):
+        with open(target_file) as f:
+            measured_a = json.load(f)["measured_ms"]
+    else:
+        measured_a = measure_net(space, space.arch_from_json(arch_a), spec, "float32",
+                                 args.threads, 100)
+        with open(target_file, "w") as f:
+            json.dump({"measured_ms": measured_a}, f)
     target = round(measured_a / 2, 4)
     arch_b, secs_b = _search(args, "search_latency", [
         "--objective=latency", f"--cost_target={target}", "--cost_constraint=hard",

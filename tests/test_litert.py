@@ -40,8 +40,8 @@ def litert_export(tmp_path_factory, flowers_dir):
     return root / "lite", report, net
 
 
-def _photo(flowers_dir):
-    folder = flowers_dir / "roses"
+def _photo(flowers_dir, cls="roses"):
+    folder = flowers_dir / cls
     return str(folder / sorted(os.listdir(folder))[0])
 
 
@@ -59,22 +59,25 @@ def test_export_writes_both_models_and_the_report(litert_export):
     assert json.loads((folder / "arch.json").read_text())["cost"]["params"] > 0
 
 
-def test_a_real_photo_int8_agrees_with_float_and_keras(litert_export, flowers_dir):
+def test_real_photos_int8_agree_with_float_and_keras(litert_export, flowers_dir):
     from enas_tf2.data.images.augment import standardize
     from enas_tf2.export.litert_predictor import LiteRtPredictor
     folder, _, net = litert_export
-    with open(_photo(flowers_dir), "rb") as f:
-        blob = f.read()
     as_float = LiteRtPredictor(str(folder), "float32")
     as_int8 = LiteRtPredictor(str(folder), "int8")
-    p_float, p_int8 = as_float.probabilities(blob), as_int8.probabilities(blob)
-    pixels = as_float.pixels(blob)
     prep = json.loads((folder / "preprocessing.json").read_text())
-    keras_probs = keras.ops.softmax(net(standardize(pixels, prep["mean"], prep["std"]),
-                                        training=False)).numpy()[0]
-    np.testing.assert_allclose(p_float, keras_probs, atol=1e-4)
-    assert np.argmax(p_int8) == np.argmax(p_float)
-    assert np.max(np.abs(p_int8 - p_float)) < 0.05          # 1/256 steps plus rounding
+    for cls in sorted(p.name for p in flowers_dir.iterdir() if p.is_dir()):   # one per class
+        with open(_photo(flowers_dir, cls), "rb") as f:
+            blob = f.read()
+        p_float, p_int8 = as_float.probabilities(blob), as_int8.probabilities(blob)
+        pixels = as_float.pixels(blob)
+        keras_probs = keras.ops.softmax(net(standardize(pixels, prep["mean"], prep["std"]),
+                                            training=False)).numpy()[0]
+        np.testing.assert_allclose(p_float, keras_probs, atol=1e-4)
+        assert np.argmax(p_int8) == np.argmax(p_float), cls
+        # int8 steps of 1/256 and rounding: measured at most 0.014 on these photos; a wrong
+        # input quantisation (pixels off by 60) moves them by 0.06-0.16.
+        assert np.max(np.abs(p_int8 - p_float)) < 0.03, cls
 
 
 def test_enas_predict_runs_the_int8_model(litert_export, flowers_dir):

@@ -25,13 +25,14 @@ def _space():
     return get_space("nb201", Nb201Config(num_layers=1, out_filters=8))
 
 
-def test_soft_reward_is_mnasnet_and_hard_reward_is_zero_over_the_target():
+def test_soft_reward_is_mnasnet_and_hard_reward_penalises_the_excess():
     assert cost_reward(0.8, 2.0, 2.0) == pytest.approx(0.8)
     assert cost_reward(0.8, 4.0, 2.0) == pytest.approx(0.8 * 2 ** -0.07)      # over: penalty
     assert cost_reward(0.8, 1.0, 2.0) == pytest.approx(0.8 * 2 ** 0.07)       # under: bonus
     assert cost_reward(0.8, 4.0, 2.0, weight=-1.0) == pytest.approx(0.4)
     assert cost_reward(0.8, 2.0, 2.0, constraint="hard") == 0.8
-    assert cost_reward(0.8, 2.0001, 2.0, constraint="hard") == 0.0
+    assert cost_reward(0.8, 1.0, 2.0, constraint="hard") == 0.8          # no bonus under it
+    assert cost_reward(0.8, 4.0, 2.0, constraint="hard") == pytest.approx(0.4)  # beta = -1
 
 
 def test_bad_objective_settings_are_one_line_errors():
@@ -56,16 +57,21 @@ def test_objective_rewards_cheap_cells_and_the_tensor_path_agrees():
     assert soft.reward(0.5, cheap) == pytest.approx(0.5 * (macs[cheap] / target) ** -0.07)
     assert soft.reward(0.5, cheap) > 0.5 > soft.reward(0.5, dear)
     hard = Objective(ObjectiveConfig("macs", target, constraint="hard"), space, SPEC)
-    assert (hard.reward(0.5, cheap), hard.reward(0.5, dear)) == (0.5, 0.0)
+    assert hard.reward(0.5, cheap) == 0.5
+    assert hard.reward(0.5, dear) == pytest.approx(0.5 * target / macs[dear])
     traced = tf.function(lambda acc, arch: hard.reward_tensor(acc, arch))
     for arch in (cheap, dear):
         assert float(traced(tf.constant(0.5), tf.constant(arch.to_array()))) == \
-            hard.reward(0.5, arch)
+            pytest.approx(hard.reward(0.5, arch), rel=1e-6)          # float32 in the graph
     accuracy = Objective(ObjectiveConfig(), space, SPEC)
     assert accuracy.reward(0.5, dear) == 0.5 and not accuracy.active
-    # Derive's key: reward first, the cheaper of equal rewards (no feasible arch: the cheapest).
-    rows = [{"reward": 0.0, "arch": dear}, {"reward": 0.0, "arch": cheap}]
+    # Derive's key under the hard constraint: within the target first, whatever the reward;
+    # among infeasible ones the cheapest; the soft key is the reward.
+    rows = [{"reward": 0.9, "arch": dear}, {"reward": 0.1, "arch": cheap}]
     assert max(rows, key=hard.rank_key)["arch"] is cheap
+    assert max(rows, key=soft.rank_key)["arch"] is dear
+    tight = Objective(ObjectiveConfig("macs", macs[cheap] / 2, constraint="hard"), space, SPEC)
+    assert max(rows, key=tight.rank_key)["arch"] is cheap
 
 
 def test_arch_scorer_applies_the_objective_to_scored_architectures():
@@ -82,7 +88,9 @@ def test_arch_scorer_applies_the_objective_to_scored_architectures():
     plain = ArchScorer(score_step, task).score(arch, [None, None])
     shaped = ArchScorer(score_step, task, objective).score(arch, [None, None])
     assert plain["reward"] == pytest.approx(0.7) and plain["score"] == pytest.approx(0.7)
-    assert shaped["reward"] == 0.0 and shaped["score"] == pytest.approx(0.7)  # over target
+    params = space.arch_cost(space.arch_from_tokens(CHEAP), SPEC).params / 1e6
+    assert shaped["reward"] == pytest.approx(0.7 * 1e-6 / params)           # far over target
+    assert shaped["score"] == pytest.approx(0.7)
 
 
 def _table(tmp_path, size=(32, 32), entries=None):
@@ -161,5 +169,6 @@ def test_cost_aware_search_end_to_end(tmp_path, cifar10_dir):
     cost = arch["derive"]["cost"]
     assert cost["unit"] == "M params" and cost["target"] == 0.025
     assert cost["pareto"] and all(r["cost"] is not None for r in cost["scored"])
-    assert all(r["reward"] == 0.0 for r in cost["scored"] if r["cost"] > 0.025)
+    assert all(r["reward"] == pytest.approx(r["score"] * 0.025 / r["cost"])
+               for r in cost["scored"] if r["cost"] > 0.025)
     assert "chart-pareto" in (out / "report.html").read_text()

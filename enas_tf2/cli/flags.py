@@ -171,7 +171,8 @@ F.DEFINE_float("cost_target", 0.0, "Target of a cost --objective, in its unit (M
 F.DEFINE_float("cost_weight", -0.07, "Exponent w of the soft objective acc * (cost/target)^w "
                "(MnasNet's -0.07).")
 F.DEFINE_enum("cost_constraint", "soft", ["soft", "hard"], "soft: acc * (cost/target)^w, "
-              "always applied (MnasNet); hard: acc when cost <= target, else 0.")
+              "always applied (MnasNet); hard: acc when cost <= target, else acc * target/cost "
+              "(MnasNet's hard setting), and derive keeps an architecture within the target.")
 F.DEFINE_string("latency_table", "", "--objective=latency: a table made by enas-arch "
                 "latency-table for this space, image size and thread count.")
 

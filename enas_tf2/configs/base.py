@@ -143,8 +143,9 @@ class ObjectiveConfig:
     ``latency``: the accuracy under a `target` cost of the derived network (parameters in
     millions, multiply-adds in millions, or LiteRT latency in ms predicted by `latency_table`):
     ``soft`` is MnasNet's ``acc * (cost / target) ** weight``, applied whether the cost is above
-    or below the target (MnasNet's alpha = beta = -0.07); ``hard`` is the accuracy when the cost
-    is at most the target and 0 above it.
+    or below the target (MnasNet's alpha = beta = -0.07); ``hard`` is MnasNet's hard constraint
+    (alpha = 0, beta = -1: the accuracy within the target, ``acc * target / cost`` above it), and
+    derive keeps an architecture within the target.
     """
     kind: str = "accuracy"
     target: float = 0.0

@@ -27,12 +27,19 @@ class Block:
       first: it reads the image (uint8 pixels in, as the exported models take them).
       last: it produces the probabilities (float32 out).
       free: nothing to run (an identity); its latency is 0 and it is never measured.
+      chain: its output has the shape of its first input, so a table times `REPEATS` copies in
+        a row (the first input of each is the previous output) and divides: small ops take a
+        few microseconds, about the noise of a single timed op.
     """
     key: str
     make: Callable[[], Tuple[Callable, List[Tuple[int, ...]]]] = None
     first: bool = False
     last: bool = False
     free: bool = False
+    chain: bool = False
+
+
+REPEATS = 8
 
 
 def representative(input_shapes, first: bool, count: int = 8):
@@ -54,11 +61,16 @@ def _carrier(x):
     return tf.nn.avg_pool2d(x, 3, 1, "SAME")
 
 
+def repeats(block: Block) -> int:
+    """How many copies of `block` its table model runs in a row."""
+    return REPEATS if block.chain else 1
+
+
 def block_model(block: Block, precision: str, carrier_only: bool = False) -> bytes:
     """The ``.tflite`` model of `block` at `precision`, with the input and output types the
     block has inside an exported network. A block that is not `first` reads its first input
-    through `_carrier`; ``carrier_only`` converts the carrier alone (whose latency is then
-    subtracted from the block's)."""
+    through `_carrier` (and a `chain` block runs `repeats` times); ``carrier_only`` converts
+    the carrier alone (whose latency is then subtracted from the block's)."""
     from enas_tf2.export import litert_convert
     function, shapes = block.make()
     if not block.first:
@@ -68,7 +80,10 @@ def block_model(block: Block, precision: str, carrier_only: bool = False) -> byt
                 return _carrier(xs[0])     # other inputs unused (pruned by the converter)
         else:
             def function(*xs):
-                return inner(_carrier(xs[0]), *xs[1:])
+                y = _carrier(xs[0])
+                for _ in range(repeats(block)):
+                    y = inner(y, *xs[1:])
+                return y
     specs = [tf.TensorSpec(s, tf.float32) for s in shapes]
     if precision == "float32":
         return litert_convert.convert(function, specs, precision)

@@ -13,7 +13,7 @@ from typing import Callable, Dict, Optional
 import numpy as np
 import tensorflow as tf
 
-from enas_tf2.cost.blocks import block_model, representative
+from enas_tf2.cost.blocks import block_model, repeats, representative
 from enas_tf2.cost.latency_table import LatencyTable, distinct_blocks
 from enas_tf2.export import litert_convert
 
@@ -23,7 +23,8 @@ _MEAN, _STD = (0.49, 0.48, 0.45), (0.25, 0.24, 0.26)
 def measure_blocks(blocks, precision: str, threads: int, runs: int,
                    progress: Optional[Callable[[str], None]] = None) -> Dict[str, float]:
     """``{key: ms}`` of each block: alone for the network's first block, else the latency of
-    carrier + block minus that of the carrier alone (`blocks.block_model`), at least 0."""
+    carrier + block (`repeats` copies, divided) minus that of the carrier alone
+    (`blocks.block_model`), at least 0."""
     entries, carriers = {}, {}
 
     def latency(model):
@@ -37,7 +38,7 @@ def measure_blocks(blocks, precision: str, threads: int, runs: int,
             last = block.last
             if (shapes, last) not in carriers:
                 carriers[(shapes, last)] = latency(block_model(block, precision, True))
-            value = max(0.0, value - carriers[(shapes, last)])
+            value = max(0.0, value - carriers[(shapes, last)]) / repeats(block)
         entries[block.key] = value
         if progress:
             progress(f"  [{i + 1}/{len(blocks)}] {block.key}: {value:.4f} ms")

@@ -6,7 +6,11 @@ latency in ms that a `LatencyTable` predicts) under the target ``T`` is
 
 * soft (MnasNet, Tan et al. 2019, eq. 2 with alpha = beta = w): ``acc * (c / T) ** w``, w = -0.07
   by default: 2x over the target costs 4.7 % of the reward, half of it earns 4.9 %;
-* hard: ``acc`` when ``c <= T``, else 0 (an infeasible architecture is worth nothing).
+* hard (MnasNet's hard-constraint setting, alpha = 0, beta = -1): ``acc`` when ``c <= T``,
+  else ``acc * T / c``: no reward for being cheaper than the target, and a penalty that grows
+  with the excess (an architecture at twice the target earns half), so the controller is pushed
+  towards the target even before it samples a feasible architecture; derive then keeps the
+  most accurate architecture WITHIN the target (the cheapest one when none is).
 
 The loops reach it through `reward_tensor` (inside the compiled controller step: the cost is
 looked up on the host with `tf.numpy_function`, cached per architecture) and `reward` (derive).
@@ -30,7 +34,7 @@ def cost_reward(accuracy: float, cost: float, target: float, weight: float = -0.
                 constraint: str = "soft") -> float:
     """The reward of `accuracy` at `cost` under `target` (see the module doc)."""
     if constraint == "hard":
-        return float(accuracy) if cost <= target else 0.0
+        return float(accuracy) if cost <= target else float(accuracy) * target / cost
     return float(accuracy) * (max(cost, 1e-12) / target) ** weight
 
 
@@ -64,7 +68,8 @@ class Objective:
         if not self.active:
             return "objective: accuracy (the paper's reward)"
         form = (f"acc * (cost / {c.target:g}) ^ {c.weight:g}" if c.constraint == "soft"
-                else f"acc if cost <= {c.target:g} else 0")
+                else f"acc if cost <= {c.target:g} else acc * {c.target:g} / cost; derive "
+                     f"keeps architectures within the target")
         table = f", latency table {self.table.describe()}" if self.table else ""
         return f"objective: {c.kind} target {c.target:g} {UNITS[c.kind]} ({c.constraint}: " \
                f"{form}{table})"
@@ -109,8 +114,13 @@ class Objective:
 
     def rank_key(self, row: dict):
         """Derive's sort key of a scored row (``"reward"``, ``"arch"``): the reward, ties
-        broken by the lower cost (hard constraint: the cheapest when none is feasible)."""
-        return (row["reward"], -self.cost_value(row["arch"]))
+        broken by the lower cost; with the hard constraint an architecture within the target
+        first (the cheapest one wins when none is)."""
+        cost = self.cost_value(row["arch"])
+        if self.config.constraint == "hard":
+            feasible = cost <= self.config.target
+            return (feasible, row["reward"] if feasible else -cost)
+        return (row["reward"], -cost)
 
 
 def build_objective(config: Optional[ObjectiveConfig], space, input_spec) -> Objective:

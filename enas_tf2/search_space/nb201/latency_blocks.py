@@ -40,11 +40,12 @@ def _edge(op, h, w, c):
         layer = ConvBn(c, kernel_size=ops.KERNEL_SIZE[op], relu_first=True)
         layer.build((1, h, w, c))
         return (lambda x: layer(x, training=False)), [(1, h, w, c)]
-    return Block(f"{name}@{h}x{w}x{c}", make)
+    return Block(f"{name}@{h}x{w}x{c}", make, chain=True)
 
 
 def _add(h, w, c):
-    return Block(f"add@{h}x{w}x{c}", lambda: ((lambda a, b: a + b), [(1, h, w, c)] * 2))
+    return Block(f"add@{h}x{w}x{c}", lambda: ((lambda a, b: a + b), [(1, h, w, c)] * 2),
+                 chain=True)
 
 
 def _reduce(h, w, c_in, c_out):
@@ -69,7 +70,8 @@ def _cell_blocks(arch, h, w, c):
     """``(blocks, output is constant)`` of one cell."""
     # A node without inputs is zeros, and whatever reads only such nodes is a constant: the
     # converter folds those ops away, so they cost nothing.
-    blocks, constant = [], [False]
+    # Two 3x3 average pools of the same node are the same op: the converter computes it once.
+    blocks, constant, pooled = [], [False], set()
     for target in range(1, ops.NUM_NODES):
         live = 0
         for source in range(target):
@@ -77,6 +79,9 @@ def _cell_blocks(arch, h, w, c):
             if op == ops.NONE or constant[source]:
                 continue
             live += 1
+            if op == ops.AVG_POOL_3X3 and source in pooled:
+                continue
+            pooled.update([source] if op == ops.AVG_POOL_3X3 else [])
             if op != ops.SKIP_CONNECT:
                 blocks.append(_edge(op, h, w, c))
         blocks.extend(_add(h, w, c) for _ in range(live - 1))
