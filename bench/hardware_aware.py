@@ -1,6 +1,6 @@
 """Hardware-aware search on the real CIFAR-10 subset: accuracy only vs a latency target.
 
-  python bench/hardware_aware.py [--data_path=CIFAR10] [--epochs 4 --steps 25 --final_epochs 4]
+  python bench/hardware_aware.py [--data_path=CIFAR10] [--epochs 2 --steps 10 --final_epochs 4]
 
 1. `enas-arch latency-table`: the LiteRT float32 latency of every block of the nb201 space (the
    benchmark's network, C=16, N=5, 32x32 images, 1 interpreter thread), checked on 5 random
@@ -39,8 +39,8 @@ def _args():
     p.add_argument("--data_path", default=os.path.join(SHARED, "cifar10", "cifar-10-batches-py"))
     p.add_argument("--out", default="bench/out/hardware_aware")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--epochs", type=int, default=4, help="search epochs")
-    p.add_argument("--steps", type=int, default=25, help="child steps per search epoch")
+    p.add_argument("--epochs", type=int, default=2, help="search epochs")
+    p.add_argument("--steps", type=int, default=10, help="child steps per search epoch")
     p.add_argument("--final_epochs", type=int, default=4)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--reuse", action="store_true",

@@ -172,3 +172,12 @@ def test_cost_aware_search_end_to_end(tmp_path, cifar10_dir):
     assert all(r["reward"] == pytest.approx(r["score"] * 0.025 / r["cost"])
                for r in cost["scored"] if r["cost"] > 0.025)
     assert "chart-pareto" in (out / "report.html").read_text()
+
+
+def test_latency_blocks_skip_nodes_the_output_never_reads():
+    space = _space()
+    # Node 3 is node 0 alone: nodes 1 and 2 are dead code, the converter drops their convs.
+    dead = space.arch_from_tokens(
+        "|nor_conv_1x1~0|+|nor_conv_1x1~0|nor_conv_1x1~1|+|skip_connect~0|none~1|none~2|")
+    keys = [b.key for b in space.latency_blocks(dead, SPEC)]
+    assert not any(k.startswith(("nor_conv", "add")) for k in keys)

@@ -219,6 +219,10 @@ def _show(source: str) -> None:
     total = sum(int(np.prod(v.shape)) for v in net.weights)
     print(f"\nparameters: {trainable:,} trainable ({total:,} weights in all, BatchNorm "
           f"statistics included)")
+    if space.task == "image_classification":      # issue 22: what the cost objectives read
+        cost = space.arch_cost(arch, spec)
+        print(f"cost: {cost.params:,} parameters, {cost.macs / 1e6:.3f} M multiply-adds per "
+              f"image (inference network, docs/deploy.md)")
     if truth is not None:
         block = truth(arch)
         print(f"true CIFAR-10 accuracy (NAS-Bench-201): {block['cifar10_test_acc']:.2f}% "
