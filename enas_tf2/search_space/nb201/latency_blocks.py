@@ -66,12 +66,23 @@ def _head(h, w, c, num_classes):
     return Block(f"head@{h}x{w}x{c}->{num_classes}", make, last=True)
 
 
+def _used_nodes(arch):
+    """Nodes whose value reaches the cell output (node 3); the others are dead code, which the
+    converter removes."""
+    used = {ops.NUM_NODES - 1}
+    for source in range(ops.NUM_NODES - 2, -1, -1):
+        if any(arch.ops[ops.edge_index(target, source)] != ops.NONE
+               for target in used if target > source):
+            used.add(source)
+    return used
+
+
 def _cell_blocks(arch, h, w, c):
     """``(blocks, output is constant)`` of one cell."""
     # A node without inputs is zeros, and whatever reads only such nodes is a constant: the
-    # converter folds those ops away, so they cost nothing.
-    # Two 3x3 average pools of the same node are the same op: the converter computes it once.
-    blocks, constant, pooled = [], [False], set()
+    # converter folds those ops away, so they cost nothing; so is what no path to the output
+    # reads. Two 3x3 average pools of the same node are one op after conversion.
+    blocks, constant, pooled, used = [], [False], set(), _used_nodes(arch)
     for target in range(1, ops.NUM_NODES):
         live = 0
         for source in range(target):
@@ -79,12 +90,13 @@ def _cell_blocks(arch, h, w, c):
             if op == ops.NONE or constant[source]:
                 continue
             live += 1
-            if op == ops.AVG_POOL_3X3 and source in pooled:
+            if target not in used or (op == ops.AVG_POOL_3X3 and source in pooled):
                 continue
             pooled.update([source] if op == ops.AVG_POOL_3X3 else [])
             if op != ops.SKIP_CONNECT:
                 blocks.append(_edge(op, h, w, c))
-        blocks.extend(_add(h, w, c) for _ in range(live - 1))
+        if target in used:
+            blocks.extend(_add(h, w, c) for _ in range(live - 1))
         constant.append(live == 0)
     return blocks, constant[-1]
 
