@@ -109,7 +109,8 @@ GROUPS = (("Input", ("search_for", "set", "nb201_table")),
 
 ANALYSIS_DIR = "analysis"   # where render/report write inside a run folder (never over its files)
 COMMANDS = ("show", "render", "diff", "report", "rank", "naswot", "latency-table")
-USAGE = ("usage: enas-arch show|render|diff|report|rank|naswot|latency-table SOURCE [SOURCE_B] (SOURCE: "
+USAGE = ("usage: enas-arch show|render|diff|report|rank|naswot|latency-table SOURCE "
+         "[SOURCE_B] (SOURCE: "
          "arch.json, "
          "run folder, or a token string with --search_for)")
 

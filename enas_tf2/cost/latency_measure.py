@@ -86,8 +86,8 @@ def validate(table: LatencyTable, space, input_spec, num_nets: int, runs: int,
             "max_abs_error_pct": round(float(np.max(errors)), 2) if nets else None}
 
 
-def build_latency_table(space, input_spec, threads: int = 1, precision: str = "int8", runs: int = 100,
-                check_nets: int = 5, progress=None) -> LatencyTable:
+def build_latency_table(space, input_spec, threads: int = 1, precision: str = "float32",
+                        runs: int = 100, check_nets: int = 5, progress=None) -> LatencyTable:
     """Measures every distinct block of `space` at `input_spec`, then checks the sums against
     `check_nets` whole networks; returns the `LatencyTable` (with its ``validation``)."""
     blocks = distinct_blocks(space, input_spec)
