@@ -87,3 +87,16 @@ def test_enas_predict_runs_the_int8_model(litert_export, flowers_dir):
     assert proc.returncode == 0, proc.stderr[-2000:]
     out = json.loads(proc.stdout[proc.stdout.index("["):])
     assert len(out) == 1 and len(out[0]["top_k"]) == 2
+
+
+def test_a_language_model_run_stays_saved_model_only(tmp_path):
+    from enas_tf2.errors import EnasError
+    from enas_tf2.export.litert import export_litert
+    run = tmp_path / "ptb_final"
+    run.mkdir()
+    (run / "run_config.json").write_text(json.dumps(
+        {"search_space": "rnn", "task": "language_model", "arch": {}, "space_config": {},
+         "data": {}}))
+    with pytest.raises(EnasError, match="exports as a SavedModel only"):
+        export_litert(str(run), str(tmp_path / "out"))
+    assert not (tmp_path / "out").exists()
