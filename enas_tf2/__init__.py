@@ -9,7 +9,8 @@
 Package map (read top-down; the README's "Where to read next" has the whole tree):
   api.py         the Python API every CLI and notebook calls
   cli/           absl flags and thin `main`s for the console scripts
-  export/        generic export and prediction (the task supplies signatures and predictor)
+  export/        generic SavedModel and LiteRT export and prediction (the task supplies
+                 signatures and predictor)
   report/, render/, ranking/   reading and judging runs (never modifying them)
   training/      generic loops: search and final training, steps, pre-flight
   runs/          run safety: lock, rerun check, checkpoints, resume point, memory probe
@@ -18,6 +19,7 @@ Package map (read top-down; the README's "Where to read next" has the whole tree
                  rnn), with each space's presets
   controller/    space-independent LSTM policy machinery and REINFORCE maths
   layers/        Keras layers shared by weight-shared children and fixed final models
+  cost/          parameters, multiply-adds, latency tables and cost-aware objectives
   configs/, optim/, data/   ExperimentConfig and the preset registry; LR schedules; input
 """
 
@@ -34,7 +36,10 @@ _API = {"search": "api", "train_final": "api", "export_model": "api", "load_pred
         "FinalResult": "api", "oracle_search": "api", "naswot": "api", "nb201_truth": "api",
         "get_preset": "configs.presets", "preset_names": "configs.presets",
         "ExperimentConfig": "configs.base", "EnasError": "errors",
-        "ImageDatasets": "data.images.user_datasets"}
+        "ImageDatasets": "data.images.user_datasets",
+        # issue 22: hardware-aware search and LiteRT export (docs/deploy.md)
+        "ObjectiveConfig": "configs.base", "export_litert": "export.litert",
+        "LatencyTable": "cost.latency_table", "build_latency_table": "cost.latency_measure"}
 __all__ = sorted(_API) + ["__version__"]
 
 _keras_objects.install()

@@ -300,6 +300,22 @@ def _arch_file(obj_or_text, *args):
     return setup
 
 
+def _nb201_search(*args):
+    """An nb201 search of the smoke preset on the real CIFAR-10 subset, with `args`."""
+    return lambda env: (["--config=cifar10_nb201_search.smoke", f"--data_path={env.cifar}",
+                         f"--output_dir={env.path('o_nb201', str(time.time()))}",
+                         "--nopreflight", *args], None, None)
+
+
+def _latency_table_32(env):
+    """A latency table as `enas-arch latency-table` writes it, measured for 32x32 images."""
+    table = {"kind": "enas_tf2 latency table", "space": "nb201",
+             "space_config": {"num_layers": 1, "out_filters": 8}, "image_size": [32, 32],
+             "num_classes": 10, "threads": 1, "precision": "float32",
+             "interpreter": "ai_edge_litert", "entries": {"stem@32x32x8": 0.01}}
+    return env.write("tables/nb201_32.json", json.dumps(table))
+
+
 CASES = [
     # -- flags --
     ("unknown_enum_value", "cnn_main", _cnn("--search_for=nasnet"), r"--search_for"),
@@ -391,6 +407,14 @@ CASES = [
     ("predict_without_export", "predict_main",
      lambda env: ([f"--model_dir={env.path('nothing')}", env.flowers], None, None),
      r"does not exist"),
+    # -- hardware-aware search (issue 22) --
+    ("unknown_objective", "cnn_main", _cnn("--objective=flops"), r"--objective"),
+    ("cost_target_not_positive", "cnn_main", _cnn("--objective=macs", "--cost_target=0"),
+     r"--cost_target=0.0 must be > 0 with --objective=macs"),
+    ("latency_table_of_another_image_size", "cnn_main", lambda env: _nb201_search(
+        "--objective=latency", "--cost_target=1", f"--latency_table={_latency_table_32(env)}",
+        "--image_size=16")(env),
+     r"was measured for 32x32 images, but this run uses 16x16; make a table for 16x16"),
     # -- training --
     ("nan_loss", "cnn_main", _micro_final(f"--child_fixed_arc={ARCH}", "--child_lr_max=1e30",
                                           "--child_grad_bound=0", "--num_epochs=3",

@@ -7,6 +7,9 @@
   enas-arch naswot --data_path=CIFAR --cells N [--nb201_table=CSV]
                                      NASWOT zero-cost baseline on the nb201 space: score N
                                      random cells at initialisation, keep the best
+  enas-arch latency-table TABLE.json --search_for=nb201 --image_size=32 --threads=1
+                                     LiteRT latency of every block of the space on this
+                                     machine, checked on whole nets (docs/deploy.md)
   enas-arch rank   RUN_DIR --archs K --epochs E
                                      train K of the search's architectures standalone for E
                                      short epochs: Kendall tau of shared-weight reward vs
@@ -87,16 +90,27 @@ absl_flags.DEFINE_integer("batch_size", 128, "naswot: images per score (the pape
 absl_flags.DEFINE_integer("seed", 0, "naswot: seed of the cells, weights and image batch.",
                           flag_values=FLAGS)
 
+absl_flags.DEFINE_integer("threads", 1, "latency-table: LiteRT interpreter threads.",
+                          flag_values=FLAGS)
+absl_flags.DEFINE_enum("precision", "float32", ["float32", "int8"], "latency-table: which "
+                       "model kind is timed.", flag_values=FLAGS)
+absl_flags.DEFINE_integer("runs", 100, "latency-table: timed invocations per model (median of "
+                          "each of 3 rounds, the lowest kept).", flag_values=FLAGS)
+absl_flags.DEFINE_integer("check_nets", 5, "latency-table: random whole networks timed to "
+                          "report the table's prediction error.", flag_values=FLAGS)
+
 GROUPS = (("Input", ("search_for", "set", "nb201_table")),
           ("show (and report's --num_classes)", ("image_size", "num_classes", "vocab_size",
                                                   "depth")),
           ("render, report, rank", ("formats", "output_dir", "name")),
           ("rank", ("archs", "epochs", "max_steps_per_epoch", "max_eval_batches")),
-          ("naswot", ("data_path", "cells", "batch_size", "seed")))
+          ("naswot", ("data_path", "cells", "batch_size", "seed")),
+          ("latency-table", ("threads", "precision", "runs", "check_nets")))
 
 ANALYSIS_DIR = "analysis"   # where render/report write inside a run folder (never over its files)
-COMMANDS = ("show", "render", "diff", "report", "rank", "naswot")
-USAGE = ("usage: enas-arch show|render|diff|report|rank|naswot SOURCE [SOURCE_B] (SOURCE: "
+COMMANDS = ("show", "render", "diff", "report", "rank", "naswot", "latency-table")
+USAGE = ("usage: enas-arch show|render|diff|report|rank|naswot|latency-table SOURCE "
+         "[SOURCE_B] (SOURCE: "
          "arch.json, "
          "run folder, or a token string with --search_for)")
 
@@ -203,6 +217,10 @@ def _show(source: str) -> None:
     total = sum(int(np.prod(v.shape)) for v in net.weights)
     print(f"\nparameters: {trainable:,} trainable ({total:,} weights in all, BatchNorm "
           f"statistics included)")
+    if space.task == "image_classification":      # issue 22: what the cost objectives read
+        cost = space.arch_cost(arch, spec)
+        print(f"cost: {cost.params:,} parameters, {cost.macs / 1e6:.3f} M multiply-adds per "
+              f"image (inference network, docs/deploy.md)")
     if truth is not None:
         block = truth(arch)
         print(f"true CIFAR-10 accuracy (NAS-Bench-201): {block['cifar10_test_acc']:.2f}% "
@@ -324,6 +342,9 @@ def main(argv):
         return _diff(*args)
     elif command == "rank":
         _rank(args[0])
+    elif command == "latency-table":
+        from enas_tf2.cli.latency_table_cmd import latency_table_command
+        latency_table_command(FLAGS, args[0])
     else:
         _report(args[0])
     return 0

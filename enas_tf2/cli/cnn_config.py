@@ -40,7 +40,10 @@ FIELDS = {
         "child_lr_cosine": "lr_cosine", "child_lr": "lr", "child_lr_dec_every": "lr_dec_every",
         "child_lr_dec_rate": "lr_dec_rate", "child_lr_max": "lr_max", "child_lr_min": "lr_min",
         "child_lr_T_0": "lr_T_0", "child_lr_T_mul": "lr_T_mul", "child_grad_clip": "grad_clip"}),
-    **section("controller", {"controller_lstm_num_layers": "lstm_num_layers"})
+    **section("controller", {"controller_lstm_num_layers": "lstm_num_layers"}),
+    **section("objective", {
+        "objective": "kind", "cost_target": "target", "cost_weight": "weight",
+        "cost_constraint": "constraint", "latency_table": "latency_table"})
 }
 POSITIVE = ("num_epochs", "log_every", "steps_per_loop", "eval_every_epochs", "child_num_layers",
             "child_num_cells", "child_out_filters", "eval_batch_size", "derive_eval_batches",

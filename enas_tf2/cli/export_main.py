@@ -27,6 +27,10 @@ absl_flags.DEFINE_string("output_dir", None, "The --output_dir of a finished (or
 absl_flags.DEFINE_string("export_dir", None, "Folder to write the SavedModel, model.keras, "
                          "arch.json and labels.json into (must be new or empty).",
                          flag_values=FLAGS)
+absl_flags.DEFINE_enum("format", "saved_model", ["saved_model", "litert"], "saved_model: the "
+                       "serving SavedModel; litert: float32 and int8 .tflite models of an image "
+                       "classifier with their test accuracy and latency (docs/deploy.md).",
+                       flag_values=FLAGS)
 absl_flags.DEFINE_bool("overwrite", False, "Replace the contents of a non-empty --export_dir.",
                        flag_values=FLAGS)
 
@@ -41,6 +45,10 @@ def main(argv) -> None:
     import_tensorflow()   # quietly: its start-up lines would bury the summary
     from enas_tf2.export.saved_model import export_run  # pylint: disable=import-outside-toplevel
 
+    if FLAGS.format == "litert":
+        from enas_tf2.export.litert_summary import export_litert_cli  # pylint: disable=C0415
+        print(export_litert_cli(FLAGS.output_dir, FLAGS.export_dir, FLAGS.overwrite))
+        return
     run = export_run(FLAGS.output_dir, FLAGS.export_dir, overwrite=FLAGS.overwrite)
     print(f"exported {run.summary()} to {FLAGS.export_dir}: {run.serving.contents()}")
 

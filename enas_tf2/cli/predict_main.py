@@ -34,6 +34,9 @@ absl_flags.DEFINE_multi_string("text", [], "Language model: text to score (repea
 absl_flags.DEFINE_integer("next_words", 0, "Language model: show the K most probable next "
                           "words after each line instead of its perplexity (0 = perplexity).",
                           flag_values=FLAGS)
+absl_flags.DEFINE_enum("precision", "int8", ["int8", "float32"], "LiteRT exports "
+                       "(enas-export --format=litert): which .tflite model runs.",
+                       flag_values=FLAGS)
 absl_flags.DEFINE_bool("json", False, "Print machine-readable JSON instead of text.",
                        flag_values=FLAGS)
 
@@ -60,6 +63,15 @@ def main(argv) -> None:
     from enas_tf2.export.predictor import load_predictor
     from enas_tf2.tasks.serving import PredictOptions, check_export_dir
 
+    from enas_tf2.export.litert import is_litert_export
+    if is_litert_export(FLAGS.model_dir):
+        if not inputs:
+            raise EnasError("no image files given: enas-predict --model_dir=DIR IMAGE ...")
+        from enas_tf2.export.litert_predictor import LiteRtPredictor
+        predictions = LiteRtPredictor(FLAGS.model_dir, FLAGS.precision).predict_files(
+            inputs, top_k=FLAGS.top_k)
+        print(json.dumps(predictions, indent=2) if FLAGS.json else format_text(predictions))
+        return
     check_export_dir(FLAGS.model_dir)
     _print_warnings(FLAGS.model_dir)
     options = PredictOptions(top_k=FLAGS.top_k, text=tuple(FLAGS.text),

@@ -132,6 +132,46 @@ class RunConfig:
     deterministic: bool = False
 
 
+OBJECTIVES = ("accuracy", "params", "macs", "latency")
+CONSTRAINTS = ("soft", "hard")
+
+
+@dataclasses.dataclass(frozen=True)
+class ObjectiveConfig:
+    """What the controller maximises (`enas_tf2.cost.objective`, docs/deploy.md).
+
+    ``accuracy`` (the paper's, the default): the validation accuracy. ``params``, ``macs``,
+    ``latency``: the accuracy under a `target` cost of the derived network (parameters in
+    millions, multiply-adds in millions, or LiteRT latency in ms predicted by `latency_table`):
+    ``soft`` is MnasNet's ``acc * (cost / target) ** weight``, applied whether the cost is above
+    or below the target (MnasNet's alpha = beta = -0.07); ``hard`` is MnasNet's hard constraint
+    (alpha = 0, beta = -1: the accuracy within the target, ``acc * target / cost`` above it), and
+    derive keeps an architecture within the target.
+    """
+    kind: str = "accuracy"
+    target: float = 0.0
+    weight: float = -0.07
+    constraint: str = "soft"
+    latency_table: str = ""
+
+    def __post_init__(self):
+        if self.kind not in OBJECTIVES:
+            raise EnasError(f"unknown --objective={self.kind!r}: choose one of "
+                            f"{', '.join(OBJECTIVES)}")
+        if self.constraint not in CONSTRAINTS:
+            raise EnasError(f"unknown --cost_constraint={self.constraint!r}: choose soft or hard")
+        if self.kind == "accuracy":
+            return
+        if not self.target > 0:
+            unit = {"params": "millions of parameters", "macs": "millions of multiply-adds",
+                    "latency": "milliseconds"}[self.kind]
+            raise EnasError(f"--cost_target={self.target} must be > 0 with --objective="
+                            f"{self.kind} ({unit})")
+        if self.kind == "latency" and not self.latency_table:
+            raise EnasError("--objective=latency needs --latency_table=FILE (make one with "
+                            "enas-arch latency-table)")
+
+
 @dataclasses.dataclass(frozen=True)
 class ExperimentConfig:
     """One whole experiment: which space and task, their settings, the recipe and the run.
@@ -148,6 +188,7 @@ class ExperimentConfig:
     controller: ControllerConfig = ControllerConfig()
     optim: OptimizerConfig = OptimizerConfig()
     run: RunConfig = RunConfig()
+    objective: ObjectiveConfig = ObjectiveConfig()
 
     def replace(self, **changes) -> "ExperimentConfig":
         """A copy with top-level fields replaced (nested configs are replaced whole)."""
@@ -159,4 +200,5 @@ class ExperimentConfig:
                 "space_config": dataclasses.asdict(self.space_config),
                 "data": dataclasses.asdict(self.data),
                 "controller": dataclasses.asdict(self.controller),
-                "optim": dataclasses.asdict(self.optim), "run": dataclasses.asdict(self.run)}
+                "optim": dataclasses.asdict(self.optim), "run": dataclasses.asdict(self.run),
+                "objective": dataclasses.asdict(self.objective)}

@@ -6,7 +6,8 @@ import dataclasses
 import os
 from typing import Any, Dict
 
-from enas_tf2.configs.base import ControllerConfig, ExperimentConfig, OptimizerConfig, RunConfig
+from enas_tf2.configs.base import (ControllerConfig, ExperimentConfig, ObjectiveConfig,
+                                   OptimizerConfig, RunConfig)
 from enas_tf2.errors import EnasError
 
 
@@ -35,7 +36,8 @@ def experiment_from_json(obj: Dict[str, Any], source: str) -> ExperimentConfig:
             data=_build(data_cls, obj["data"], f"{source}: data"),
             controller=_build(ControllerConfig, obj["controller"], f"{source}: controller"),
             optim=_build(OptimizerConfig, obj["optim"], f"{source}: optim"),
-            run=_build(RunConfig, obj["run"], f"{source}: run"))
+            run=_build(RunConfig, obj["run"], f"{source}: run"),
+            objective=_build(ObjectiveConfig, obj.get("objective", {}), f"{source}: objective"))
     except KeyError as err:
         raise EnasError(f"{source} has no {err.args[0]!r} entry; is it an enas_tf2 "
                         f"experiment.json?") from None

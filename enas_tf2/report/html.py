@@ -124,7 +124,29 @@ def plots(summary: SearchSummary) -> List[Tuple[str, str, str]]:
                         "chart-derive", "controller vs random",
                         {"controller": summary.derive["controller"],
                          "random": summary.derive["random"]})))
+    cost = ((summary.folder.arch_obj or {}).get("derive") or {}).get("cost")
+    if cost and cost.get("scored"):
+        out.append(_pareto_plot(cost))
     return out
+
+
+def _pareto_plot(cost: dict) -> Tuple[str, str, str]:
+    """Accuracy vs cost of the derive step's architectures, with their Pareto front (issue
+    22: ``arch.json``'s ``derive.cost``)."""
+    series = []
+    for kind, name in (("derive", "controller"), ("derive_random", "random")):
+        rows = [r for r in cost["scored"] if r["kind"] == kind and r["cost"] is not None]
+        if rows:
+            series.append((name, [r["cost"] for r in rows], [r["score"] for r in rows]))
+    front = cost["pareto"]
+    chart = line_chart("chart-pareto", "accuracy vs cost", series, x_label=cost["unit"],
+                       y_label="accuracy", lines=False)
+    line = line_chart("chart-pareto-front", "Pareto front", [
+        ("front", [r["cost"] for r in front], [r["score"] for r in front])],
+        x_label=cost["unit"], y_label="accuracy")
+    target = f" (target {cost['target']:g} {cost['unit']})" if cost.get("target") else ""
+    return ("plot-pareto", f"Derive step: accuracy and cost of every scored architecture, and "
+            f"the Pareto front; {html.escape(cost['objective'])}{target}.", chart + line)
 
 
 def _table(rows) -> str:

@@ -55,6 +55,26 @@ class ActivationFloor:
     largest: str
 
 
+@dataclasses.dataclass(frozen=True)
+class ArchCost:
+    """What a fixed network of an architecture costs, from its shape alone (no training, no
+    model built): the hardware-aware objectives (`enas_tf2.cost`) and ``arch.json`` read it.
+
+    Attributes:
+      params: every weight of the inference network as `enas-export` builds it (no auxiliary
+        head), BN moving statistics included: ``model.count_params()`` of that network.
+      macs: multiply-adds of its convolutions and dense layers for one image
+        (`enas_tf2.cost.tally` states the conventions).
+    """
+    params: int
+    macs: int
+
+    def to_json(self) -> Dict[str, Any]:
+        """``{"params", "macs"}`` plus the same in millions, for people reading ``arch.json``."""
+        return {"params": self.params, "macs": self.macs,
+                "params_m": round(self.params / 1e6, 4), "macs_m": round(self.macs / 1e6, 3)}
+
+
 @runtime_checkable
 class SearchSpace(Protocol):
     """A registered search space, built from its own config class (see `registry.py`).
@@ -103,3 +123,12 @@ class SearchSpace(Protocol):
     def activation_floor(self, input_spec: Any, fixed: bool = False) -> ActivationFloor:
         """The `ActivationFloor` of the search child (or the `fixed` net) for `input_spec`;
         ``bytes_per_example=0`` when the space cannot bound it (the check is then skipped)."""
+
+    def arch_cost(self, arch: Arch, input_spec: Any) -> ArchCost:
+        """The `ArchCost` of `arch`'s inference network for `input_spec`, computed from the
+        architecture and the space's settings; EnasError (one line) when the space has no
+        notion of it (the RNN space)."""
+
+    def latency_blocks(self, arch: Arch, input_spec: Any) -> List[Any]:
+        """The `enas_tf2.cost.blocks.Block`s whose measured latencies add up to the latency of
+        `arch`'s network (`enas-arch latency-table`); EnasError when the space has no table."""

@@ -26,14 +26,21 @@ class ArchScorer:
     Args:
       score_step: ``score_step(batch, arch) -> {stat: tensor}`` (summed over replicas).
       task: the `Task` (turns summed statistics into its score and the controller's reward).
+      objective: the run's `Objective` (the reward of a cost objective also reads the
+        architecture); None keeps the task's reward.
     """
 
-    def __init__(self, score_step, task):
+    def __init__(self, score_step, task, objective=None):
         self.score_step = score_step
         self.task = task
+        self.objective = objective
 
-    def _reward(self, totals: Dict[str, float]) -> float:
-        return float(self.task.reward({k: tf.constant(v, tf.float32) for k, v in totals.items()}))
+    def _reward(self, totals: Dict[str, float], arch_tensor=None) -> float:
+        value = float(self.task.reward({k: tf.constant(v, tf.float32)
+                                        for k, v in totals.items()}))
+        if self.objective is None or arch_tensor is None:
+            return value
+        return float(self.objective.reward_of_array(value, np.asarray(arch_tensor)))
 
     def score(self, arch_tensor, batches: List) -> Dict[str, object]:
         """``{"score", "reward"}`` of one architecture from statistics summed over all `batches`
@@ -43,10 +50,10 @@ class ArchScorer:
         self.task.reset_state()
         for batch in batches:
             stats = {k: float(v) for k, v in self.score_step(batch, arch_tensor).items()}
-            batch_rewards.append(self._reward(stats))
+            batch_rewards.append(self._reward(stats, arch_tensor))
             for key, value in stats.items():
                 totals[key] = totals.get(key, 0.0) + value
-        return {"score": self.task.score(totals), "reward": self._reward(totals),
+        return {"score": self.task.score(totals), "reward": self._reward(totals, arch_tensor),
                 "batch_rewards": batch_rewards}
 
     @staticmethod

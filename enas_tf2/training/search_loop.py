@@ -27,6 +27,8 @@ import numpy as np
 import tensorflow as tf
 
 from enas_tf2.configs.base import ExperimentConfig
+from enas_tf2.cost.derive_costs import arch_cost_json, derive_cost_block
+from enas_tf2.cost.objective import build_objective
 from enas_tf2.errors import EnasError
 from enas_tf2.search_space.base import SearchSpace
 from enas_tf2.tasks.base import Task
@@ -58,17 +60,23 @@ class SearchLoop:
             raise EnasError("a search needs a validation split for the controller's reward: "
                             "use --valid_size > 0 (CIFAR-10) or a converted folder with a "
                             "valid split")
+        # The controller's reward: the task's, or accuracy under a cost target (enas_tf2.cost).
+        self.objective = build_objective(cfg.objective, space, self.data.input_spec)
         self.steps_per_epoch = self.data.steps_per_epoch
         if self.run_cfg.max_steps_per_epoch:
             self.steps_per_epoch = min(self.steps_per_epoch, self.run_cfg.max_steps_per_epoch)
         self.state = SearchState(ctx, space, task, self.data, cfg.controller, cfg.optim,
-                                 self.steps_per_epoch, self.run_cfg.seed)
+                                 self.steps_per_epoch, self.run_cfg.seed,
+                                 self.objective if self.objective.active else None)
         resume = self.state.resume
         self.log = ctx.open_log(int(self.state.epoch.numpy()),
                                 resume.saved_archs_rows if self.state.restored else None)
         for line in space.describe_stages(self.data.input_spec):   # stem, size of each stage
             self.log.info(line)
-        self.scorer = ArchScorer(self.state.steps.score, task)
+        self.scorer = ArchScorer(self.state.steps.score, task,
+                                 self.objective if self.objective.active else None)
+        if self.objective.active:
+            self.log.info(self.objective.describe())
         ctx.write_json("experiment.json", cfg.to_json())   # what `enas-arch rank` rebuilds
         if self.random:
             self.log.info("search strategy: random (uniformly random architectures train the "
@@ -283,9 +291,19 @@ class SearchLoop:
         n = max(1, cfg.derive_num_samples)
         rows, random_rows, block = self.compare(self.derive_batches(), n, epoch)
         pick = max if self.task.metrics.higher_is_better else min
-        best = pick(rows, key=lambda r: r["score"])
+        best = (max(rows, key=self.objective.rank_key) if self.objective.active
+                else pick(rows, key=lambda r: r["score"]))
         result = dict(best["arch"].to_json())
         result.update(score=best["score"], reward=best["reward"], derive=block)
+        cost = arch_cost_json(self.objective, best["arch"])
+        if cost is not None:
+            result["cost"] = cost
+            block["cost"] = derive_cost_block(self.objective, rows,
+                                              [] if self.random else random_rows)
+            self.log.info(f"cost of the derived architecture: {cost['params']:,} parameters, "
+                          f"{cost['macs_m']} M multiply-adds" + (
+                              f", {cost['latency_ms']:.3f} ms predicted" if "latency_ms" in cost
+                              else ""))
         logged = random_rows if self.random else rows + random_rows
         self.log.archs([{k: v for k, v in r.items() if k not in ("arch", "batch_rewards")}
                         for r in logged])

@@ -26,7 +26,7 @@ class SearchState:
 
     def __init__(self, ctx: RunContext, space: SearchSpace, task: Task, data: DataBundle,
                  controller_cfg: ControllerConfig, optim_cfg: OptimizerConfig,
-                 steps_per_epoch: int, run_seed: int):
+                 steps_per_epoch: int, run_seed: int, objective=None):
         with ctx.scope():
             self.child = space.build_child(data.input_spec)
             self.controller = space.build_controller(controller_cfg)
@@ -48,7 +48,7 @@ class SearchState:
         self.steps = SearchSteps(ctx.strategy, task, self.child, self.controller,
                                  self.child_optimizer, self.controller_optimizer,
                                  self.accumulator, self.baseline, self.step, controller_cfg,
-                                 optim_cfg, run_seed)
+                                 optim_cfg, run_seed, objective)
         self.checkpoint = ctx.checkpoint(
             child=self.child, controller=self.controller, child_optimizer=self.child_optimizer,
             controller_optimizer=self.controller_optimizer, baseline=self.baseline,

@@ -60,11 +60,13 @@ class SearchSteps:
       child_optimizer, controller_optimizer, accumulator, baseline: REINFORCE and child state.
       step: the int64 global child-step counter (seeds the architecture of each step).
       controller_cfg, optim_cfg: settings; run_seed: the run's seed.
+      objective: the `enas_tf2.cost.objective.Objective` turning the task's reward and the
+        sampled architecture into the controller's reward (None: the task's reward as is).
     """
 
     def __init__(self, strategy, task, child, controller, child_optimizer, controller_optimizer,
                  accumulator, baseline, step, controller_cfg: ControllerConfig,
-                 optim_cfg: OptimizerConfig, run_seed: int):
+                 optim_cfg: OptimizerConfig, run_seed: int, objective=None):
         self.strategy = strategy
         self.task = task
         self.child = child
@@ -78,6 +80,7 @@ class SearchSteps:
         self.ocfg = optim_cfg
         self.clip_mode = check_clip_mode(optim_cfg.grad_clip)
         self.run_seed = int(run_seed)
+        self.objective = objective
         with strategy.scope():
             self.metrics = StepMetrics()
         self.train_loop = tf.function(self._train_loop)
@@ -152,7 +155,9 @@ class SearchSteps:
             out = self.controller(seed=seed)
             with tape.stop_recording():
                 value = self.task.reward(self._stats(batch, out.arch))
-            reward = reinforce.reward(value, tf.stop_gradient(out.entropy),
+                shaped = value if self.objective is None else \
+                    self.objective.reward_tensor(value, out.arch)
+            reward = reinforce.reward(shaped, tf.stop_gradient(out.entropy),
                                       self.ccfg.entropy_weight)
             baseline = reinforce.update_baseline(self.baseline, reward, self.ccfg.bl_dec)
             # aux_loss comes weighted by the space (the macro skip penalty, docs/enas_reference.md §2.2).

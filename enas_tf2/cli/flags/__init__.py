@@ -35,6 +35,7 @@ def _define_cnn(fv: absl_flags.FlagValues) -> HelpGroups:
     controller = Group(fv, groups, "Controller")
     shared.controller(controller, d)
     cnn.controller_extras(controller)
+    cnn.hardware_aware(Group(fv, groups, "Hardware-aware search"))
     safety = Group(fv, groups, "Safety and estimates")
     shared.safety(safety, d)
     cnn.data_safety(safety)

@@ -129,3 +129,20 @@ def data_safety(g: Group) -> None:
     """Reading damaged image records (joins "Safety and estimates")."""
     g.bool("skip_corrupt_records", False, "TFRecord data: skip records that cannot be read "
            "(counted and reported per shard) instead of stopping at the first corrupt one.")
+
+
+def hardware_aware(g: Group) -> None:
+    """The objective: accuracy (the paper's), or accuracy under a cost target (docs/deploy.md)."""
+    g.enum("objective", "accuracy", ["accuracy", "params", "macs", "latency"],
+           "What the controller maximises: 'accuracy' (the paper's), or the accuracy under a "
+           "--cost_target on the derived network's parameters (millions), multiply-adds "
+           "(millions) or LiteRT latency (ms, from --latency_table). docs/deploy.md.")
+    g.float("cost_target", 0.0, "Target of a cost --objective, in its unit (M params, M MACs "
+            "or ms); must be > 0 with one.")
+    g.float("cost_weight", -0.07, "Exponent w of the soft objective acc * (cost/target)^w "
+            "(MnasNet's -0.07).")
+    g.enum("cost_constraint", "soft", ["soft", "hard"], "soft: acc * (cost/target)^w, always "
+           "applied (MnasNet); hard: acc when cost <= target, else acc * target/cost (MnasNet's "
+           "hard setting), and derive keeps an architecture within the target.")
+    g.string("latency_table", "", "--objective=latency: a table made by enas-arch latency-table "
+             "for this space, image size and thread count.")

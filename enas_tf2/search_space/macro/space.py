@@ -9,7 +9,7 @@ from typing import List
 from enas_tf2.configs.base import ControllerConfig
 from enas_tf2.errors import EnasError
 from enas_tf2.search_space.arch_parsing import ArchParsing
-from enas_tf2.search_space.base import ActivationFloor
+from enas_tf2.search_space.base import ActivationFloor, ArchCost
 from enas_tf2.search_space.macro.arch import MacroArch, pool_layers
 from enas_tf2.search_space.macro.config import MacroConfig
 from enas_tf2.search_space.registry import register_space
@@ -93,6 +93,19 @@ class MacroSpace(ArchParsing):
                        * downsampled(h, down) * downsampled(w, down))
         return ActivationFloor(4 * floats, floor_words(
             stem, "the stem and the first layers", h, w))
+
+    def arch_cost(self, arch: MacroArch, input_spec: ImageSpec) -> ArchCost:
+        """Parameters and multiply-adds of `arch`'s fixed network (`cost.py`)."""
+        from enas_tf2.search_space.macro.cost import macro_cost
+        c = self.config
+        return macro_cost(self._check(arch), c.out_filters, c.fixed_ops,
+                          self.stem_for(input_spec), input_spec.height, input_spec.width,
+                          input_spec.num_classes)
+
+    def latency_blocks(self, arch: MacroArch, input_spec: ImageSpec) -> list:
+        """No latency table for this space yet (the nb201 space has one)."""
+        raise EnasError("latency tables exist for the nb201 space only; for the macro space "
+                        "use --objective=params or --objective=macs")
 
     def build_child(self, input_spec: ImageSpec):
         from enas_tf2.search_space.macro.child import MacroChild

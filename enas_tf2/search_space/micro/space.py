@@ -8,7 +8,7 @@ from typing import List
 from enas_tf2.configs.base import ControllerConfig
 from enas_tf2.errors import EnasError
 from enas_tf2.search_space.arch_parsing import ArchParsing
-from enas_tf2.search_space.base import ActivationFloor
+from enas_tf2.search_space.base import ActivationFloor, ArchCost
 from enas_tf2.search_space.micro.arch import MicroArch
 from enas_tf2.search_space.micro.config import MicroConfig
 from enas_tf2.search_space.registry import register_space
@@ -89,6 +89,20 @@ class MicroSpace(ArchParsing):
                        * downsampled(h, down) * downsampled(w, down))
         return ActivationFloor(4 * floats, floor_words(stem, "the stem and the first cells",
                                                        h, w))
+
+    def arch_cost(self, arch: MicroArch, input_spec: ImageSpec) -> ArchCost:
+        """Parameters and multiply-adds of `arch`'s inference network (no auxiliary head:
+        what enas-export builds), from `cost.py`."""
+        from enas_tf2.search_space.micro.cost import micro_cost
+        c = self.config
+        return micro_cost(self._check(arch), c.num_layers, c.out_filters,
+                          self.stem_for(input_spec), input_spec.height, input_spec.width,
+                          input_spec.num_classes)
+
+    def latency_blocks(self, arch: MicroArch, input_spec: ImageSpec) -> list:
+        """No latency table for this space yet (the nb201 space has one)."""
+        raise EnasError("latency tables exist for the nb201 space only; for the micro space "
+                        "use --objective=params or --objective=macs")
 
     def _check_aux_head(self, stem: str, input_spec: ImageSpec) -> None:
         # The aux head pools 5x5 windows of the map after the second reduction.

@@ -8,7 +8,7 @@ from typing import List
 from enas_tf2.configs.base import ControllerConfig
 from enas_tf2.errors import EnasError
 from enas_tf2.search_space.arch_parsing import ArchParsing
-from enas_tf2.search_space.base import ActivationFloor
+from enas_tf2.search_space.base import ActivationFloor, ArchCost
 from enas_tf2.search_space.nb201 import ops
 from enas_tf2.search_space.nb201.arch import Nb201Arch
 from enas_tf2.search_space.nb201.config import Nb201Config
@@ -72,6 +72,20 @@ class Nb201Space(ArchParsing):
                        * downsampled(h, stage) * downsampled(w, stage))
         return ActivationFloor(4 * floats, f"the stem and the first {c.num_layers} cells run at "
                                           f"the full {h}x{w} (this space has no downsampling stem)")
+
+    def arch_cost(self, arch: Nb201Arch, input_spec: ImageSpec) -> ArchCost:
+        """Parameters and multiply-adds of `arch`'s fixed network (`cost.py`)."""
+        from enas_tf2.search_space.nb201.cost import nb201_cost
+        self._check_size(input_spec)
+        return nb201_cost(arch, self.config.out_filters, self.config.num_layers,
+                          input_spec.height, input_spec.width, input_spec.num_classes)
+
+    def latency_blocks(self, arch: Nb201Arch, input_spec: ImageSpec) -> list:
+        """The blocks of `arch`'s network whose measured latencies add up to its own
+        (`latency_blocks.py`)."""
+        from enas_tf2.search_space.nb201.latency_blocks import nb201_blocks
+        self._check_size(input_spec)
+        return nb201_blocks(arch, self.config.out_filters, self.config.num_layers, input_spec)
 
     def build_child(self, input_spec: ImageSpec):
         from enas_tf2.search_space.nb201.child import Nb201Child

@@ -61,6 +61,15 @@ class RnnSpace:
         probe does not measure either (it probes image tasks only)."""
         return ActivationFloor(0, "")
 
+    def arch_cost(self, arch, input_spec):
+        """Hardware costs are defined for the image spaces only."""
+        raise EnasError("cost objectives (params, macs, latency) apply to the image search "
+                        "spaces (micro, macro, nb201), not to the rnn space")
+
+    def latency_blocks(self, arch, input_spec):
+        """Hardware costs are defined for the image spaces only."""
+        return self.arch_cost(arch, input_spec)
+
     def build_controller(self, controller_config: ControllerConfig):
         from enas_tf2.search_space.rnn.controller import RnnController
         controller = RnnController(num_nodes=self.config.num_nodes, config=controller_config,
