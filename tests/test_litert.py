@@ -61,7 +61,7 @@ def test_export_writes_both_models_and_the_report(litert_export):
 
 def test_real_photos_int8_agree_with_float_and_keras(litert_export, flowers_dir):
     from enas_tf2.data.images.augment import standardize
-    from enas_tf2.export.litert_predictor import LiteRtPredictor
+    from enas_tf2.tasks.image_classification.litert_predictor import LiteRtPredictor
     folder, _, net = litert_export
     as_float = LiteRtPredictor(str(folder), "float32")
     as_int8 = LiteRtPredictor(str(folder), "int8")

@@ -217,8 +217,8 @@ def _show(source: str) -> None:
     total = sum(int(np.prod(v.shape)) for v in net.weights)
     print(f"\nparameters: {trainable:,} trainable ({total:,} weights in all, BatchNorm "
           f"statistics included)")
-    if space.task == "image_classification":      # issue 22: what the cost objectives read
-        cost = space.arch_cost(arch, spec)
+    cost = _cost_or_none(space, arch, spec)   # what the cost objectives read (issue 22)
+    if cost is not None:
         print(f"cost: {cost.params:,} parameters, {cost.macs / 1e6:.3f} M multiply-adds per "
               f"image (inference network, docs/deploy.md)")
     if truth is not None:
@@ -226,6 +226,14 @@ def _show(source: str) -> None:
         print(f"true CIFAR-10 accuracy (NAS-Bench-201): {block['cifar10_test_acc']:.2f}% "
               f"(percentile {block['percentile']:.1f} of 15,625, rank {block['rank']}, benchmark "
               f"index {block['index']})")
+
+
+def _cost_or_none(space, arch, spec):
+    """The `ArchCost` of the fixed net, or None for a space without costs (the RNN cell)."""
+    try:
+        return space.arch_cost(arch, spec)
+    except EnasError:
+        return None
 
 
 def _truth(space_name):

@@ -46,7 +46,7 @@ def main(argv) -> None:
     from enas_tf2.export.saved_model import export_run  # pylint: disable=import-outside-toplevel
 
     if FLAGS.format == "litert":
-        from enas_tf2.export.litert_summary import export_litert_cli  # pylint: disable=C0415
+        from enas_tf2.export.litert import export_litert_cli  # pylint: disable=C0415
         print(export_litert_cli(FLAGS.output_dir, FLAGS.export_dir, FLAGS.overwrite))
         return
     run = export_run(FLAGS.output_dir, FLAGS.export_dir, overwrite=FLAGS.overwrite)

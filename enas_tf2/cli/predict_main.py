@@ -61,22 +61,15 @@ def main(argv) -> None:
     import_tensorflow()   # quietly: its start-up lines would bury the predictions
     # pylint: disable=import-outside-toplevel
     from enas_tf2.export.predictor import load_predictor
-    from enas_tf2.tasks.serving import PredictOptions, check_export_dir
+    from enas_tf2.tasks.serving import PredictOptions
 
-    from enas_tf2.export.litert import is_litert_export
-    if is_litert_export(FLAGS.model_dir):
-        if not inputs:
-            raise EnasError("no image files given: enas-predict --model_dir=DIR IMAGE ...")
-        from enas_tf2.export.litert_predictor import LiteRtPredictor
-        predictions = LiteRtPredictor(FLAGS.model_dir, FLAGS.precision).predict_files(
-            inputs, top_k=FLAGS.top_k)
-        print(json.dumps(predictions, indent=2) if FLAGS.json else format_text(predictions))
-        return
-    check_export_dir(FLAGS.model_dir)
+    if not os.path.isdir(FLAGS.model_dir):
+        raise EnasError(f"--model_dir {FLAGS.model_dir} does not exist")
     _print_warnings(FLAGS.model_dir)
     options = PredictOptions(top_k=FLAGS.top_k, text=tuple(FLAGS.text),
-                             next_words=FLAGS.next_words, json=FLAGS.json)
-    print(load_predictor(FLAGS.model_dir).run_cli(inputs, options))
+                             next_words=FLAGS.next_words, json=FLAGS.json,
+                             precision=FLAGS.precision)
+    print(load_predictor(FLAGS.model_dir, options).run_cli(inputs, options))
 
 
 def run(argv=None) -> None:

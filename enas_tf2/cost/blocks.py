@@ -71,7 +71,7 @@ def block_model(block: Block, precision: str, carrier_only: bool = False) -> byt
     block has inside an exported network. A block that is not `first` reads its first input
     through `_carrier` (and a `chain` block runs `repeats` times); ``carrier_only`` converts
     the carrier alone (whose latency is then subtracted from the block's)."""
-    from enas_tf2.export import litert_convert
+    from enas_tf2 import litert_runtime
     function, shapes = block.make()
     if not block.first:
         inner = function
@@ -86,8 +86,8 @@ def block_model(block: Block, precision: str, carrier_only: bool = False) -> byt
                 return y
     specs = [tf.TensorSpec(s, tf.float32) for s in shapes]
     if precision == "float32":
-        return litert_convert.convert(function, specs, precision)
-    return litert_convert.convert(function, specs, precision,
+        return litert_runtime.convert(function, specs, precision)
+    return litert_runtime.convert(function, specs, precision,
                                   representative(shapes, block.first),
                                   input_type=tf.uint8 if block.first else tf.int8,
                                   output_type=tf.float32 if block.last else tf.int8)

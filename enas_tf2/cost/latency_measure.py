@@ -15,7 +15,7 @@ import tensorflow as tf
 
 from enas_tf2.cost.blocks import block_model, repeats, representative
 from enas_tf2.cost.latency_table import LatencyTable, distinct_blocks
-from enas_tf2.export import litert_convert
+from enas_tf2 import litert_runtime
 
 _MEAN, _STD = (0.49, 0.48, 0.45), (0.25, 0.24, 0.26)
 
@@ -28,8 +28,8 @@ def measure_blocks(blocks, precision: str, threads: int, runs: int,
     entries, carriers = {}, {}
 
     def latency(model):
-        return litert_convert.median_latency_ms(
-            litert_convert.make_interpreter(model, threads), runs=runs)
+        return litert_runtime.median_latency_ms(
+            litert_runtime.make_interpreter(model, threads), runs=runs)
 
     for i, block in enumerate(blocks):
         value = latency(block_model(block, precision))
@@ -54,16 +54,16 @@ def net_model(space, arch, input_spec, precision: str) -> bytes:
 
     def serve(pixels):
         return tf.nn.softmax(net(standardize(pixels, _MEAN, _STD), training=False))
-    return litert_convert.convert(serve, tf.TensorSpec(shape, tf.float32), precision,
+    return litert_runtime.convert(serve, tf.TensorSpec(shape, tf.float32), precision,
                                   representative([shape], first=True)
                                   if precision == "int8" else None)
 
 
 def measure_net(space, arch, input_spec, precision: str, threads: int, runs: int) -> float:
     """Median ms of one image through `arch`'s whole network."""
-    interpreter = litert_convert.make_interpreter(net_model(space, arch, input_spec, precision),
+    interpreter = litert_runtime.make_interpreter(net_model(space, arch, input_spec, precision),
                                                   threads)
-    return litert_convert.median_latency_ms(interpreter, runs=runs)
+    return litert_runtime.median_latency_ms(interpreter, runs=runs)
 
 
 def validate(table: LatencyTable, space, input_spec, num_nets: int, runs: int,
@@ -98,7 +98,7 @@ def build_latency_table(space, input_spec, threads: int = 1, precision: str = "f
     table = LatencyTable(space=space.name, space_config=dataclasses.asdict(space.config),
                          image_size=(input_spec.height, input_spec.width),
                          num_classes=input_spec.num_classes, threads=threads,
-                         precision=precision, interpreter=litert_convert.interpreter_source(),
+                         precision=precision, interpreter=litert_runtime.interpreter_source(),
                          entries=entries)
     if check_nets:
         table.validation = validate(table, space, input_spec, check_nets, runs, progress)

@@ -27,7 +27,8 @@ ARCH_FILE = "arch.json"
 WARNINGS_FILE = "warnings.json"   # health warnings of the trained run (absent when none)
 
 
-def _prepare_export_dir(export_dir: str, overwrite: bool) -> None:
+def prepare_export_dir(export_dir: str, overwrite: bool) -> None:
+    """Creates `export_dir`, empty (EnasError when it holds files, unless `overwrite`)."""
     if os.path.exists(export_dir) and not os.path.isdir(export_dir):
         raise EnasError(f"--export_dir {export_dir} exists and is not a directory")
     if os.path.isdir(export_dir) and os.listdir(export_dir):
@@ -76,6 +77,6 @@ def export_run(train_dir: str, export_dir: str, overwrite: bool = False) -> Trai
         raise EnasError(f"--export_dir {export_dir} would overwrite the training directory "
                         f"{train_dir}; choose a separate folder")
     run = load_trained_run(train_dir)
-    _prepare_export_dir(export_dir, overwrite)
+    prepare_export_dir(export_dir, overwrite)
     export_trained(run, export_dir)
     return run

@@ -31,11 +31,13 @@ class PredictOptions:
       text: language model: lines to score (besides text files given as inputs).
       next_words: language model: propose this many next words instead of a perplexity (0: off).
       json: print JSON instead of text.
+      precision: LiteRT exports: which model runs (``int8`` or ``float32``).
     """
     top_k: int = 5
     text: Tuple[str, ...] = ()
     next_words: int = 0
     json: bool = False
+    precision: str = "int8"
 
 
 @runtime_checkable
@@ -87,8 +89,13 @@ class TaskServing(Protocol):
     def is_export(self, model_dir: str) -> bool:
         """Whether `model_dir` is an export of this task."""
 
-    def predictor(self, model_dir: str) -> TaskPredictor:
-        """Loads this task's export at `model_dir`."""
+    def predictor(self, model_dir: str, options: PredictOptions) -> TaskPredictor:
+        """Loads this task's export at `model_dir` (`options` may pick among its models)."""
+
+    def litert(self) -> Any:
+        """The task's LiteRT export (a module with ``export(run, export_dir, bundle, cost,
+        ...)``, ``format_report(report, export_dir)`` and ``data_config(run)``), or None when the
+        task exports as a SavedModel only."""
 
 
 def check_export_dir(model_dir: str) -> None:

@@ -129,8 +129,16 @@ class ImageServing:
                 f"{PREPROCESSING_FILE}")
 
     def is_export(self, model_dir: str) -> bool:
-        return os.path.isfile(os.path.join(model_dir, LABELS_FILE))
+        return os.path.isfile(os.path.join(model_dir, LABELS_FILE))   # SavedModel or LiteRT
 
-    def predictor(self, model_dir: str):
+    def predictor(self, model_dir: str, options=None):
+        from enas_tf2.tasks.image_classification import litert
+        if litert.is_litert_export(model_dir):
+            from enas_tf2.tasks.image_classification.litert_predictor import LiteRtPredictor
+            return LiteRtPredictor(model_dir, options.precision if options else "int8")
         from enas_tf2.tasks.image_classification.predictor import Predictor
         return Predictor(model_dir)
+
+    def litert(self):
+        from enas_tf2.tasks.image_classification import litert
+        return litert

@@ -186,6 +186,10 @@ class LmServing:
     def is_export(self, model_dir: str) -> bool:
         return os.path.isfile(os.path.join(model_dir, VOCAB_FILE))
 
-    def predictor(self, model_dir: str):
+    def predictor(self, model_dir: str, options=None):
+        del options   # one model
         from enas_tf2.tasks.language_model.predictor import LmPredictor
         return LmPredictor(model_dir)
+
+    def litert(self):
+        return None   # the cell's data-dependent loop over a line is beyond these models

@@ -17,8 +17,11 @@ import tensorflow as tf
 from enas_tf2.data.images.image_decode import decode_bytes_for_size
 from enas_tf2.data.images.preprocess import resize_images
 from enas_tf2.errors import EnasError
-from enas_tf2.export import litert_convert
-from enas_tf2.export.litert import MODEL_FILES
+from enas_tf2 import litert_runtime
+from enas_tf2.tasks.image_classification.litert import MODEL_FILES
+from enas_tf2.tasks.image_classification.predictor import (_check_decodable, _read_file,
+                                                           check_image_size, format_text)
+from enas_tf2.tasks.serving import PredictOptions
 
 
 def _read_json(model_dir: str, name: str, key: str) -> dict:
@@ -53,7 +56,7 @@ class LiteRtPredictor:
         prep = _read_json(model_dir, "preprocessing.json", "image_size")
         self.image_size = tuple(int(v) for v in prep["image_size"])
         with open(path, "rb") as f:
-            self.interpreter = litert_convert.make_interpreter(f.read(), threads)
+            self.interpreter = litert_runtime.make_interpreter(f.read(), threads)
         self.precision = precision
 
     def pixels(self, encoded: bytes) -> np.ndarray:
@@ -64,11 +67,10 @@ class LiteRtPredictor:
 
     def probabilities(self, encoded: bytes) -> np.ndarray:
         """Class probabilities ``[num_classes]`` of one encoded image."""
-        return litert_convert.run(self.interpreter, self.pixels(encoded))[0]
+        return litert_runtime.run(self.interpreter, self.pixels(encoded))[0]
 
     def predict_files(self, paths: Sequence[str], top_k: int = 5) -> List[dict]:
         """Top-k predictions per file, in the format of `Predictor.predict_files`."""
-        from enas_tf2.export.predictor import _check_decodable, _read_file, check_image_size
         if top_k < 1:
             raise EnasError(f"--top_k must be at least 1, got {top_k}")
         k = min(top_k, len(self.class_names))
@@ -83,3 +85,13 @@ class LiteRtPredictor:
                 {"class_id": int(c), "class_name": self.class_names[c],
                  "probability": float(row[c])} for c in order]})
         return results
+
+    def run_cli(self, inputs: Sequence[str], options: PredictOptions) -> str:
+        """`enas-predict`'s answer: the top classes of each image file in `inputs`."""
+        if options.text or options.next_words:
+            raise EnasError("--text and --next_words need a language-model export; this is an "
+                            "image classifier's LiteRT export (give image files)")
+        if not inputs:
+            raise EnasError("no image files given: enas-predict --model_dir=DIR IMAGE [IMAGE ...]")
+        predictions = self.predict_files(inputs, top_k=options.top_k)
+        return json.dumps(predictions, indent=2) if options.json else format_text(predictions)
