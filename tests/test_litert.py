@@ -74,7 +74,10 @@ def test_real_photos_int8_agree_with_float_and_keras(litert_export, flowers_dir)
         keras_probs = keras.ops.softmax(net(standardize(pixels, prep["mean"], prep["std"]),
                                             training=False)).numpy()[0]
         np.testing.assert_allclose(p_float, keras_probs, atol=1e-4)
-        assert np.argmax(p_int8) == np.argmax(p_float), cls
+        # The int8 model's top class is the float model's, up to a tie within the int8 error
+        # (this barely trained net is near uniform: its top two can differ by 0.005).
+        top_float, top_int8 = int(np.argmax(p_float)), int(np.argmax(p_int8))
+        assert top_int8 == top_float or p_float[top_int8] >= p_float[top_float] - 0.03, cls
         # int8 steps of 1/256 and rounding: measured at most 0.014 on these photos; a wrong
         # input quantisation (pixels off by 60) moves them by 0.06-0.16.
         assert np.max(np.abs(p_int8 - p_float)) < 0.03, cls
