@@ -69,7 +69,13 @@ def test_readme_notebook_example_on_real_photos(flowers_dir, tmp_path):
                                 num_epochs=1, max_steps_per_epoch=4))
     final = enas_tf2.train_final(final_cfg, found.arch, data=data)
     export_dir = enas_tf2.export_model(final.output_dir, str(tmp_path / "export"))
+    photo = next(p for p in sorted((flowers_dir / "roses").iterdir()) if p.suffix == ".jpg")
+    predictor = enas_tf2.load_predictor(export_dir)          # the export's task picks it
+    top = predictor.predict_files([str(photo)], top_k=3)
     # --- end of the example ---
+
+    assert [c["class_name"] for c in top[0]["top_k"]][0] in train.class_names
+    assert len(top[0]["top_k"]) == 3 and sum(c["probability"] for c in top[0]["top_k"]) <= 1.0001
 
     assert os.path.exists(found.arch_json) and found.arch.search_space == "micro"
     assert "random_mean_reward" in found.derive
@@ -85,7 +91,6 @@ def test_readme_notebook_example_on_real_photos(flowers_dir, tmp_path):
     assert run_config["data"]["image_size"] == [48, 48]
 
     # The export answers a real photo in a fresh process with only TensorFlow.
-    photo = next(p for p in sorted((flowers_dir / "roses").iterdir()) if p.suffix == ".jpg")
     code = ("import sys, tensorflow as tf; m = tf.saved_model.load(sys.argv[1]); "
             "out = m.signatures['serving_default'](images=tf.constant([open(sys.argv[2], 'rb')"
             ".read()])); print(out['probabilities'].shape, out['class_names'].numpy()[0].decode())")
