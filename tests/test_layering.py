@@ -20,6 +20,7 @@ FORBIDDEN = {
     "controller": ABOVE + ("search_space",),
     "configs": ABOVE + ("search_space",),
     "optim": ABOVE + ("search_space",),
+    "cost": ABOVE + ("search_space",),
     "runs": ("tasks", "training", "export", "api", "cli", "report", "search_space"),
     "tasks": ("training", "export", "api", "cli", "report"),
     "search_space": ("training", "export", "api", "cli", "report", "tasks"),

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from enas_tf2.search_space.base import ArchCost
+from enas_tf2.cost.arch_cost import ArchCost
 
 
 @dataclasses.dataclass
