@@ -4,8 +4,6 @@ latency blocks are refused in one line."""
 
 import json
 
-import pytest
-
 from cli_runner import error_lines, run_cli
 
 
@@ -18,7 +16,6 @@ def test_a_space_without_latency_blocks_is_refused_in_one_line(tmp_path):
     assert not (tmp_path / "t.json").exists()
 
 
-@pytest.mark.slow
 def test_nb201_table_is_written_checked_and_loadable(tmp_path):
     from enas_tf2.cost.latency_table import LatencyTable
     path = tmp_path / "tables" / "nb201_16.json"
