@@ -114,7 +114,8 @@ def export_litert(train_dir: str, export_dir: str, overwrite: bool = False, data
                         f"{config['task']} run, which exports as a SavedModel only (enas-export "
                         f"without --format)")
     if threads < 1 or calibration_images < 1:
-        raise EnasError("--litert_threads and the calibration image count must be positive")
+        raise EnasError(f"threads ({threads}) and calibration_images ({calibration_images}) "
+                        f"must be positive")
     run = load_trained_run(train_dir)
     bundle = _run_data(train_dir, data, run.image_size)
     _prepare(train_dir, export_dir, overwrite)
