@@ -9,9 +9,13 @@ is not installed, TensorFlow's own ``tf.lite.Interpreter`` (the same kernels, de
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import statistics
+import sys
 import time
+import warnings
 from typing import Callable, Iterable, List, Optional
 
 import numpy as np
@@ -20,6 +24,26 @@ from tensorflow.python.framework.convert_to_constants import (
     convert_variables_to_constants_v2)
 
 PRECISIONS = ("float32", "int8")
+
+
+@contextlib.contextmanager
+def _native_stderr_muted():
+    """Mutes file descriptor 2 around the converter and the interpreter's creation: their C++
+    code prints calibration and delegate notices ("fully_quantize: 0, ...", "Created TensorFlow
+    Lite XNNPACK delegate") that no log level reaches. Exceptions still propagate."""
+    sys.stderr.flush()
+    try:
+        saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    except OSError:           # no file descriptor 2
+        yield
+        return
+    os.dup2(null, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
 
 
 def interpreter_source() -> str:
@@ -37,8 +61,9 @@ def make_interpreter(model: bytes, threads: int = 1):
         from ai_edge_litert.interpreter import Interpreter
     else:
         Interpreter = tf.lite.Interpreter   # pylint: disable=invalid-name
-    interpreter = Interpreter(model_content=model, num_threads=int(threads))
-    interpreter.allocate_tensors()
+    with _native_stderr_muted():
+        interpreter = Interpreter(model_content=model, num_threads=int(threads))
+        interpreter.allocate_tensors()
     return interpreter
 
 
@@ -64,18 +89,22 @@ def convert(function: Callable, input_spec, precision: str,
     level = absl_logger.level
     absl_logger.setLevel(logging.ERROR)   # "consider providing trackable_obj": it is frozen
     try:
-        converter = tf.lite.TFLiteConverter.from_concrete_functions([frozen])
-        if precision == "int8":
-            if representative is None:
-                raise ValueError("int8 conversion needs a representative dataset")
-            converter.optimizations = [tf.lite.Optimize.DEFAULT]
-            converter.representative_dataset = representative
-            converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-            converter.inference_input_type = input_type
-            converter.inference_output_type = output_type
-        elif precision != "float32":
-            raise ValueError(f"unknown precision {precision!r}")
-        return converter.convert()
+        with _native_stderr_muted(), warnings.catch_warnings():
+            # "Statistics for quantized inputs were expected": the uint8 input's range is the
+            # calibrated pixel range, as intended.
+            warnings.simplefilter("ignore", UserWarning)
+            converter = tf.lite.TFLiteConverter.from_concrete_functions([frozen])
+            if precision == "int8":
+                if representative is None:
+                    raise ValueError("int8 conversion needs a representative dataset")
+                converter.optimizations = [tf.lite.Optimize.DEFAULT]
+                converter.representative_dataset = representative
+                converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+                converter.inference_input_type = input_type
+                converter.inference_output_type = output_type
+            elif precision != "float32":
+                raise ValueError(f"unknown precision {precision!r}")
+            return converter.convert()
     finally:
         absl_logger.setLevel(level)
 

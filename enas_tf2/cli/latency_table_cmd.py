@@ -10,7 +10,6 @@ another image size or space. The flags live in `arch_main` (one FlagValues per c
 
 from __future__ import annotations
 
-import dataclasses
 import os
 
 from enas_tf2.errors import EnasError
@@ -21,8 +20,8 @@ def latency_table_command(flags, path: str) -> None:
     prediction error on whole networks."""
     from enas_tf2.cli.entry import import_tensorflow
     from enas_tf2.configs.base import parse_image_size
-    from enas_tf2.report.arch_loading import parse_settings
-    from enas_tf2.search_space.registry import config_class, get_space
+    from enas_tf2.report.arch_loading import make_config, parse_settings
+    from enas_tf2.search_space.registry import get_space
 
     if not flags.search_for:
         raise EnasError("enas-arch latency-table needs --search_for (nb201 has latency blocks)")
@@ -35,10 +34,7 @@ def latency_table_command(flags, path: str) -> None:
     from enas_tf2.cost.latency_measure import build_latency_table
     from enas_tf2.data.specs import ImageSpec
 
-    cls = config_class(flags.search_for)
-    known = {f.name for f in dataclasses.fields(cls)}
-    settings = {k: v for k, v in parse_settings(flags.set).items() if k in known}
-    space = get_space(flags.search_for, cls(**settings))
+    space = get_space(flags.search_for, make_config(flags.search_for, parse_settings(flags.set)))
     spec = ImageSpec(size[0], size[1], flags.num_classes)
     space.latency_blocks(space.random_arch(0), spec)     # a space without blocks fails here
     table = build_latency_table(space, spec, flags.threads, flags.precision, flags.runs,

@@ -49,7 +49,8 @@ def export_litert(train_dir: str, export_dir: str, overwrite: bool = False, data
         raise EnasError(f"--format=litert: {train_dir} is a {config['task']} run, which exports "
                         f"as a SavedModel only (enas-export without --format)")
     if threads < 1 or calibration_images < 1:
-        raise EnasError("--litert_threads and the calibration image count must be positive")
+        raise EnasError(f"threads ({threads}) and calibration_images ({calibration_images}) "
+                        f"must be positive")
     source, target = os.path.realpath(train_dir), os.path.realpath(export_dir)
     if source == target or source.startswith(target + os.sep):
         raise EnasError(f"--export_dir {export_dir} would overwrite the training directory "
