@@ -115,6 +115,12 @@ F.DEFINE_float("controller_lr", 0.0035, "Controller Adam learning rate (beta_1=0
 F.DEFINE_integer("controller_num_aggregate", 10, "Samples averaged into one controller update.")
 F.DEFINE_integer("controller_train_steps", 30, "Controller updates per epoch.")
 F.DEFINE_integer("controller_train_every", 1, "Train the controller every N epochs.")
+F.DEFINE_bool("controller_adv_norm", False, "Divide the REINFORCE advantage by its running "
+              "standard deviation; the first sample sets the baseline (enas_plus recipe; "
+              "off = the paper).")
+F.DEFINE_integer("controller_warmup_epochs", 0, "Train the shared weights on uniformly random "
+                 "architectures for the first N epochs before the controller samples or "
+                 "trains (enas_plus recipe; 0 = the paper).")
 F.DEFINE_float("controller_skip_target", 0.4, "Macro only: target skip-connection rate.")
 F.DEFINE_float("controller_skip_weight", 0.8, "Macro only: weight of the skip-rate KL penalty.")
 F.DEFINE_enum("child_fixed_ops", "as_named", ["as_named", "original"],
@@ -190,7 +196,8 @@ HELP_GROUPS = (
         "controller_tanh_constant", "controller_op_tanh_reduce", "controller_temperature",
         "controller_entropy_weight", "controller_bl_dec", "controller_lr",
         "controller_num_aggregate", "controller_train_steps", "controller_train_every",
-        "controller_skip_target", "controller_skip_weight", "controller_sync_replicas",
+        "controller_adv_norm", "controller_warmup_epochs", "controller_skip_target",
+        "controller_skip_weight", "controller_sync_replicas",
         "controller_search_whole_channels")),
     ("Safety and estimates", ("dry_run", "preflight", "force", "memory_limit_gb",
                               "skip_corrupt_records")),
@@ -249,6 +256,8 @@ FIELDS = {
     "controller_num_aggregate": ("controller", "num_aggregate", None),
     "controller_train_steps": ("controller", "train_steps", None),
     "controller_train_every": ("controller", "train_every", None),
+    "controller_adv_norm": ("controller", "adv_norm", None),
+    "controller_warmup_epochs": ("controller", "warmup_epochs", None),
     "search_strategy": ("run", "search_strategy", None),
     "child_grad_clip": ("optim", "grad_clip", None),
     "dry_run": ("run", "dry_run", None), "force": ("run", "force", None),

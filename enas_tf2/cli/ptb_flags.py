@@ -140,6 +140,11 @@ _float("controller_lr", 5e-5, "Controller Adam learning rate.")
 _int("controller_num_aggregate", 10, "Samples averaged into one controller update.")
 _int("controller_train_steps", 25, "Controller updates per epoch.")
 _int("controller_train_every", 1, "Train the controller every N epochs.")
+_bool("controller_adv_norm", False, "Divide the REINFORCE advantage by its running standard "
+    "deviation; the first sample sets the baseline (enas_plus recipe; off = the paper).")
+_int("controller_warmup_epochs", 0, "Train the shared weights on uniformly random "
+    "architectures for the first N epochs before the controller samples or trains "
+    "(enas_plus recipe; 0 = the paper).")
 
 # ---- resume safety and the pre-flight (issue 13) ----------------------------------------------------
 _bool("dry_run", False, "Build everything, run a few steps of each kind, print the peak memory, "
@@ -173,7 +178,8 @@ HELP_GROUPS = (
         "controller_training", "controller_lstm_size", "controller_tanh_constant",
         "controller_temperature", "controller_entropy_weight", "controller_bl_dec",
         "controller_lr", "controller_num_aggregate", "controller_train_steps",
-        "controller_train_every")),
+        "controller_train_every", "controller_adv_norm",
+        "controller_warmup_epochs")),
     ("Safety and estimates", ("dry_run", "preflight", "force", "memory_limit_gb")),
 )
 
@@ -233,6 +239,8 @@ FIELDS = {
     "controller_num_aggregate": ("controller", "num_aggregate", None),
     "controller_train_steps": ("controller", "train_steps", None),
     "controller_train_every": ("controller", "train_every", None),
+    "controller_adv_norm": ("controller", "adv_norm", None),
+    "controller_warmup_epochs": ("controller", "warmup_epochs", None),
     "dry_run": ("run", "dry_run", None), "force": ("run", "force", None),
     "preflight": ("run", "preflight", None), "memory_limit_gb": ("run", "memory_limit_gb", None),
 }

@@ -290,3 +290,7 @@ def ptb_rnn_final_cpu() -> ExperimentConfig:
                     data={"batch_size": 64, "eval_batch_size": 64},
                     run={"output_dir": "runs/ptb_rnn_final_cpu", "num_epochs": 10,
                          "max_steps_per_epoch": 200, "max_eval_batches": 20, "log_every": 50})
+
+
+# The `enas_plus` recipe's presets (`<search preset>_plus`) register themselves on import.
+from enas_tf2.configs import plus_presets  # noqa: E402,F401  pylint: disable=wrong-import-position,unused-import
