@@ -72,11 +72,15 @@ def test_warmup_trains_no_controller_weights_then_the_controller_starts(tmp_path
         np.testing.assert_array_equal(a, b.numpy())
     assert st.steps.train_loop.experimental_get_tracing_count() == 0
     assert not np.array_equal(kernel, st.child.kernel.numpy())     # the child did train
-    cfg2 = replace(replace(cfg, "run", num_epochs=2), "controller", warmup_epochs=1)
+    cfg2 = replace(replace(cfg, "run", num_epochs=2), "controller", warmup_epochs=1,
+                   adv_norm=True)
     loop2 = tiny_loop(cfg2)          # resumes after epoch 1: epoch 2 is past the warm-up
     loop2.run()
     assert int(loop2.state.controller_samples.numpy()) == 6
     assert int(loop2.state.controller_optimizer.iterations.numpy()) == 3
+    # adv_norm in the real loop: 6 samples seen, a running variance, a baseline off 0.
+    variance, seen = loop2.state.advantage_state.numpy()
+    assert seen == 6 and variance >= 0.0 and float(loop2.state.baseline.numpy()) > 0.0
 
 
 def test_shared_child_scores_each_cell_with_its_own_batch_statistics():

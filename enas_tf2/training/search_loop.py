@@ -12,6 +12,9 @@ validation batches and the best is written to `arch.json`, next to as many unifo
 architectures scored on those same batches (does the controller beat chance? the per-batch
 difference and its spread say how sure that is).
 
+``controller.warmup_epochs`` (the ``enas_plus`` recipe): the first epochs train the shared
+weights as the random strategy does, and the controller samples and trains from the next one.
+
 ``search_strategy="random"`` is the paper's search-disabled control: every child step, evaluation
 and sample uses a uniformly random architecture drawn on the host (`SearchSpace.random_arch`), no
 controller is trained, and derive keeps the best of `derive_num_samples` random architectures.
