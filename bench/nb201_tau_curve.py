@@ -40,6 +40,8 @@ def _args():
     p.add_argument("--every", type=int, default=3)
     p.add_argument("--cells", type=int, default=50)
     p.add_argument("--batches", type=int, default=5)
+    p.add_argument("--child_lr_max", type=float, default=None,
+                   help="the child's cosine peak LR (default: the preset's 0.05)")
     return p.parse_args()
 
 
@@ -61,6 +63,8 @@ def main():
     free = set(range(ops.NUM_OPS)) - set(ops.CONV_OPS)   # none, skip, avg pool
     table = Nb201Table(args.nb201_table)
     cfg = get_preset(args.config)
+    if args.child_lr_max is not None:
+        cfg = cfg.replace(optim=dataclasses.replace(cfg.optim, lr_max=args.child_lr_max))
     cfg = cfg.replace(
         data=dataclasses.replace(cfg.data, data_path=args.data_path, valid_size=1000,
                                  seed=args.seed),
