@@ -4,11 +4,13 @@
       [--seeds 3 --budget_minutes 4 --oracle_samples 500 --kendall_cells 100 --naswot_cells 100]
 
 (a) oracle mode: the ENAS controller trained by REINFORCE with the table's true accuracy as its
-    reward (the `cifar10_nb201_search` controller recipe), against uniformly random cells; best
-    true accuracy after 10, 100 and 500 samples.
+    reward (the `cifar10_nb201_search` controller recipe, and the `enas_plus` one of
+    `cifar10_nb201_search_plus`), against uniformly random cells; best true accuracy after 10,
+    100 and 500 samples.
 (b) weight sharing on the real CIFAR-10 subset (the last 1,000 of its 4,000 training images are
     the validation split): the `cifar10_nb201_search` preset (the faithful ENAS recipe on the
-    benchmark's C=16, N=5 network) with the controller and with ``--search_strategy=random``,
+    benchmark's C=16, N=5 network; ``--recipe plus``: `cifar10_nb201_search_plus` for the
+    controller run) with the controller and with ``--search_strategy=random``,
     each trained for `--budget_minutes` of wall time (the search process is interrupted at the
     budget, then derives from its last checkpoint with ``--derive_only``): true accuracy of the
     derived cell, and Kendall tau between the shared-weight reward and the true accuracy of
