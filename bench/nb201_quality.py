@@ -4,11 +4,13 @@
       [--seeds 3 --budget_minutes 4 --oracle_samples 500 --kendall_cells 100 --naswot_cells 100]
 
 (a) oracle mode: the ENAS controller trained by REINFORCE with the table's true accuracy as its
-    reward (the `cifar10_nb201_search` controller recipe), against uniformly random cells; best
-    true accuracy after 10, 100 and 500 samples.
+    reward (the `cifar10_nb201_search` controller recipe, and the `enas_plus` one of
+    `cifar10_nb201_search_plus`), against uniformly random cells; best true accuracy after 10,
+    100 and 500 samples.
 (b) weight sharing on the real CIFAR-10 subset (the last 1,000 of its 4,000 training images are
     the validation split): the `cifar10_nb201_search` preset (the faithful ENAS recipe on the
-    benchmark's C=16, N=5 network) with the controller and with ``--search_strategy=random``,
+    benchmark's C=16, N=5 network; ``--recipe plus``: `cifar10_nb201_search_plus` for the
+    controller run) with the controller and with ``--search_strategy=random``,
     each trained for `--budget_minutes` of wall time (the search process is interrupted at the
     budget, then derives from its last checkpoint with ``--derive_only``): true accuracy of the
     derived cell, and Kendall tau between the shared-weight reward and the true accuracy of
@@ -51,8 +53,22 @@ def _args():
     p.add_argument("--derive_eval_batches", type=int, default=2,
                    help="validation batches of 100 images each derive candidate and each "
                         "Kendall cell is scored on")
+    p.add_argument("--kendall_batches", type=int, default=5,
+                   help="validation batches the Kendall cells are scored on (tau is reported "
+                        "on the first 1, 2 and all of them; the headline tau uses 2, as the "
+                        "derive)")
     p.add_argument("--naswot_cells", type=int, default=100)
     p.add_argument("--skip", default="", help="comma list of parts to skip: oracle,ws,naswot")
+    p.add_argument("--recipe", choices=("faithful", "plus"), default="faithful",
+                   help="controller recipe of the weight-sharing controller run: the faithful "
+                        "cifar10_nb201_search or cifar10_nb201_search_plus (the oracle part "
+                        "always runs both)")
+    p.add_argument("--warmup_epochs", type=int, default=None,
+                   help="plus recipe: uniform warm-up epochs (default: the preset's 15, which "
+                        "a budget of minutes never leaves)")
+    p.add_argument("--eval_every_epochs", type=int, default=1,
+                   help="the searches' per-epoch valid/test evaluation (1 as before; a large "
+                        "value leaves the whole budget to the search, the derive is unchanged)")
     return p.parse_args()
 
 
@@ -61,20 +77,31 @@ def _mean(values):
     return sum(values) / len(values) if values else None
 
 
+PRESETS = {"faithful": "cifar10_nb201_search", "plus": "cifar10_nb201_search_plus"}
+
+
 def oracle_part(args, table, log):
+    """``{"oracle": faithful controller, "oracle_plus": enas_plus, "oracle_random": ...}``,
+    each a list of per-seed ``top1_at`` dicts."""
     from enas_tf2.configs.presets import get_preset
     from enas_tf2.ranking.oracle import OracleSearch
-    ccfg = get_preset("cifar10_nb201_search").controller
     rows = {}
-    for strategy in ("oracle", "oracle_random"):
-        rows[strategy] = [OracleSearch(table, strategy, args.oracle_samples, seed, ccfg,
-                                       log=log).run()["top1_at"] for seed in range(args.seeds)]
+    for name, strategy, preset in (("oracle", "oracle", PRESETS["faithful"]),
+                                   ("oracle_plus", "oracle", PRESETS["plus"]),
+                                   ("oracle_random", "oracle_random", PRESETS["faithful"])):
+        ccfg = get_preset(preset).controller
+        rows[name] = [OracleSearch(table, strategy, args.oracle_samples, seed, ccfg,
+                                   log=log).run()["top1_at"] for seed in range(args.seeds)]
     return rows
 
 
 def _cli(args, seed, strategy, extra):
-    out = os.path.join(args.out, f"ws_{strategy}_seed{seed}")
-    return [sys.executable, "-m", "enas_tf2.cli.cnn_main", "--config=cifar10_nb201_search",
+    recipe = args.recipe if strategy == "controller" else "faithful"
+    out = os.path.join(args.out, f"ws_{strategy}_{recipe}_seed{seed}")
+    if recipe == "plus" and args.warmup_epochs is not None:
+        extra = extra + [f"--controller_warmup_epochs={args.warmup_epochs}"]
+    return [sys.executable, "-m", "enas_tf2.cli.cnn_main", f"--config={PRESETS[recipe]}",
+            f"--eval_every_epochs={args.eval_every_epochs}",
             f"--data_path={args.data_path}", "--valid_size=1000", f"--output_dir={out}",
             f"--seed={seed}", f"--search_strategy={strategy}", "--num_epochs=1000",
             "--checkpoint_every_secs=20", "--nopreflight", "--log_every=20",
@@ -113,9 +140,12 @@ def ws_search(args, seed, strategy, log):
     return out, arch["true_accuracy"]["cifar10_test_acc"], epochs, steps
 
 
-def kendall(run_dir, cells, table):
-    """Kendall tau of the shared-weight reward (derive batches) vs true accuracy of `cells`."""
+def kendall(run_dir, cells, table, num_batches):
+    """``{k: tau}``: Kendall tau of the shared-weight reward on the first k of `num_batches`
+    validation batches (k = 1, 2, num_batches) vs the true accuracy of `cells`; the batches are
+    equal-sized, so the reward on k of them is the mean of its first k batch rewards."""
     import dataclasses
+    import itertools
 
     import tensorflow as tf
 
@@ -129,10 +159,13 @@ def kendall(run_dir, cells, table):
     cfg = cfg.replace(run=run)
     strategy, space, task = _prepare(cfg)
     loop = SearchLoop(cfg, space, task, RunContext(run, strategy))
-    batches = loop.derive_batches()
-    rewards = [loop.scorer.score(tf.constant(c.to_array()), batches)["reward"] for c in cells]
+    batches = list(itertools.islice(iter(loop.dist_valid), num_batches))
+    rows = [loop.scorer.score(tf.constant(c.to_array()), batches)["batch_rewards"]
+            for c in cells]
     loop.ctx.close()
-    return kendall_tau(rewards, [table.accuracy(c) for c in cells])["tau"]
+    truth = [table.accuracy(c) for c in cells]
+    return {k: kendall_tau([sum(r[:k]) / k for r in rows], truth)["tau"]
+            for k in sorted({1, min(2, len(batches)), len(batches)})}
 
 
 def main():
@@ -158,8 +191,13 @@ def main():
                 figures[f"{strategy}_top1_at_{k}"] = _mean([r.get(k) for r in per_seed])
         result["oracle_controller_top1_at_100"] = figures["oracle_top1_at_100"]
         result["oracle_random_top1_at_100"] = figures["oracle_random_top1_at_100"]
+        for name in ("oracle_plus_top1_at_100", "oracle_controller_top1_at_500",
+                     "oracle_plus_top1_at_500", "oracle_random_top1_at_500"):
+            result[name] = figures[name.replace("_controller", "")]
+        figures["oracle_per_seed"] = oracle
     ws = {"controller": [], "random": []}
     taus = {"controller": [], "random": []}
+    taus_by_batches = {"controller": [], "random": []}
     if "ws" not in skip:
         for seed in seeds:
             import numpy as np
@@ -169,13 +207,20 @@ def main():
             for strategy in ("controller", "random"):
                 out, acc, epochs, steps = ws_search(args, seed, strategy, log)
                 ws[strategy].append({"acc": acc, "epochs": epochs, "steps": steps})
-                taus[strategy].append(kendall(out, cells, table))
-                log(f"  kendall tau ({strategy} shared weights, {len(cells)} random cells): "
-                    f"{taus[strategy][-1]:+.3f}")
+                by_batches = kendall(out, cells, table, args.kendall_batches)
+                taus[strategy].append(by_batches[min(2, args.kendall_batches)])
+                taus_by_batches[strategy].append(by_batches)
+                log(f"  kendall tau ({strategy} shared weights, {len(cells)} random cells) by "
+                    f"scoring batches: " + ", ".join(f"{k}: {t:+.3f}"
+                                                     for k, t in by_batches.items()))
         result["ws_controller_true_acc"] = _mean([r["acc"] for r in ws["controller"]])
         result["ws_random_true_acc"] = _mean([r["acc"] for r in ws["random"]])
         result["ws_kendall_tau"] = _mean(taus["controller"])
         figures["ws_random_kendall_tau"] = _mean(taus["random"])
+        figures["ws_kendall_tau_by_batches"] = {
+            strategy: {str(k): _mean([r[k] for r in rows]) for k in rows[0]}
+            for strategy, rows in taus_by_batches.items()}
+        result["ws_random_kendall_tau"] = figures["ws_random_kendall_tau"]
         figures["ws_epochs_mean"] = _mean([r["epochs"] for r in ws["controller"] + ws["random"]])
     naswot = []
     if "naswot" not in skip:
@@ -187,6 +232,7 @@ def main():
                 f"{naswot[-1]:.2f} ({r['best']['tokens']})")
         result["naswot_true_acc"] = _mean(naswot)
     result["seeds"] = args.seeds
+    result["recipe"] = args.recipe
 
     def fmt(v):
         return "n/a" if v is None else f"{v:.2f}"
@@ -195,13 +241,15 @@ def main():
     print("|---|---|---|")
     if "oracle" not in skip:
         for k in ("10", "100", "500"):
-            print(f"| oracle controller, best of {k} samples | "
+            print(f"| oracle controller (faithful), best of {k} samples | "
                   f"{fmt(figures[f'oracle_top1_at_{k}'])} | - |")
+            print(f"| oracle controller (enas_plus), best of {k} samples | "
+                  f"{fmt(figures[f'oracle_plus_top1_at_{k}'])} | - |")
             print(f"| oracle random, best of {k} samples | "
                   f"{fmt(figures[f'oracle_random_top1_at_{k}'])} | "
                   f"{ {'10': '~93.1', '100': '~93.9', '500': '~94.1'}[k]} |")
     if "ws" not in skip:
-        print(f"| ENAS weight sharing, {args.budget_minutes:g} min CPU | "
+        print(f"| ENAS weight sharing ({args.recipe}), {args.budget_minutes:g} min CPU | "
               f"{fmt(result['ws_controller_true_acc'])} | 54.30 (full budget) |")
         print(f"| random with shared weights, {args.budget_minutes:g} min CPU | "
               f"{fmt(result['ws_random_true_acc'])} | 87.66 (RSPS) |")

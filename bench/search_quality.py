@@ -51,21 +51,36 @@ def _args():
     parser.add_argument("--aggregate", type=int, default=10)
     parser.add_argument("--derive", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--recipe", choices=("faithful", "plus"), default="faithful",
+                        help="controller recipe: the authors' (--controller_steps x "
+                             "--aggregate samples per epoch) or enas_plus (the "
+                             "cifar10_micro_search_plus controller: one sample per Adam step, "
+                             "advantage normalisation; --controller_steps x --aggregate "
+                             "samples per epoch too, after --warmup_epochs uniform epochs)")
+    parser.add_argument("--warmup_epochs", type=int, default=None,
+                        help="plus recipe: uniform warm-up epochs (default: a tenth, >= 1)")
     return parser.parse_args()
 
 
 def _config(args, strategy: str):
     from enas_tf2.configs.presets import get_preset
-    cfg = get_preset("cifar10_micro_search")
+    plus = args.recipe == "plus"
+    cfg = get_preset("cifar10_micro_search_plus" if plus else "cifar10_micro_search")
     r = dataclasses.replace
+    if plus:     # the same samples per epoch as the faithful run, one per Adam step
+        controller = r(cfg.controller, train_steps=args.controller_steps * args.aggregate,
+                       warmup_epochs=(max(1, args.epochs // 10) if args.warmup_epochs is None
+                                      else args.warmup_epochs))
+    else:
+        controller = r(cfg.controller, train_steps=args.controller_steps,
+                       num_aggregate=args.aggregate)
     return cfg.replace(
         space_config=r(cfg.space_config, num_layers=args.layers, num_cells=args.cells,
                        out_filters=args.filters, use_aux_heads=True),
         data=r(cfg.data, data_path=args.data_path, valid_size=1000, batch_size=args.batch,
                seed=args.seed),
         optim=r(cfg.optim, grad_clip="none", lr_T_0=args.epochs),   # one cosine period
-        controller=r(cfg.controller, train_steps=args.controller_steps,
-                     num_aggregate=args.aggregate),
+        controller=controller,
         run=r(cfg.run, output_dir=os.path.join(args.out, strategy), reset_output_dir=True,
               num_epochs=args.epochs, log_every=50, seed=args.seed, search_strategy=strategy,
               derive_num_samples=args.derive, derive_eval_batches=5))

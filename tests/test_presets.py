@@ -242,6 +242,43 @@ EXPECTED = {
 }
 
 
+# ---- the enas_plus recipe (configs/enas_plus.py; docs/searching.md), not the paper --------
+# Each `<search>_plus` preset is its faithful preset with these controller values; the rest of
+# its recipe and sizes stay pinned to docs/enas_reference.md through the faithful entries.
+PLUS_RECIPE = {
+    "controller.adv_norm": True,           # advantage / running std, first sample = baseline
+    "controller.lr": 0.01,
+    "controller.bl_dec": 0.9,
+    "controller.adam_beta1": 0.0,
+    "controller.adam_epsilon": 1e-3,
+}
+PLUS_SIZE = {"controller.num_aggregate": 1, "controller.train_steps": 50}
+
+
+def _plus(faithful: str, warmup_epochs: int):
+    recipe, size = EXPECTED[faithful]
+    recipe = {**{k: v for k, v in recipe.items() if k not in PLUS_RECIPE}, **PLUS_RECIPE}
+    size = {**{k: v for k, v in size.items() if k not in PLUS_SIZE}, **PLUS_SIZE,
+            "controller.warmup_epochs": warmup_epochs}   # a tenth of the epochs
+    return recipe, size
+
+
+EXPECTED.update({
+    "cifar10_micro_search_plus": _plus("cifar10_micro_search", 15),
+    "cifar10_macro_search_plus": _plus("cifar10_macro_search", 31),
+    "cifar10_nb201_search_plus": _plus("cifar10_nb201_search", 15),
+    "ptb_rnn_search_plus": _plus("ptb_rnn_search", 60),
+})
+# The faithful presets are the paper: none of the recipe's changes.
+FAITHFUL_CONTROLLER = {"controller.adv_norm": False, "controller.warmup_epochs": 0}
+
+
+@pytest.mark.parametrize("name", sorted(n for n in EXPECTED if not n.endswith("_plus")))
+def test_faithful_presets_have_none_of_the_plus_changes(name):
+    assert _mismatches(get_preset(name), FAITHFUL_CONTROLLER) == {}
+    assert _mismatches(get_preset(name + SMOKE_SUFFIX), FAITHFUL_CONTROLLER) == {}
+
+
 def _value(cfg, dotted: str):
     obj = cfg
     for part in dotted.split("."):

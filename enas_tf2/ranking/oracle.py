@@ -93,6 +93,7 @@ class OracleSearch:
         optimizer.build(variables)
         accumulator = reinforce.GradientAccumulator(variables)
         baseline = tf.Variable(0.0, trainable=False)
+        state = tf.Variable([0.0, 0.0], trainable=False)   # `reinforce.advantage_step`
         truth = tf.constant(truth_vector(self.table))
         places = tf.constant(_PLACES, tf.int32)
 
@@ -104,9 +105,11 @@ class OracleSearch:
                 value = tf.gather(truth, tf.reduce_sum(out.arch * places))
                 reward = reinforce.reward(value, tf.stop_gradient(out.entropy),
                                           ccfg.entropy_weight)
-                new_baseline = reinforce.update_baseline(baseline, reward, ccfg.bl_dec)
-                loss = reinforce.reinforce_loss(out.log_prob, reward, new_baseline) + out.aux_loss
+                advantage, new_baseline, variance = reinforce.advantage_step(
+                    reward, baseline, state[0], state[1], ccfg)
+                loss = reinforce.policy_loss(out.log_prob, advantage) + out.aux_loss
             baseline.assign(new_baseline)
+            state.assign(tf.stack([variance, state[1] + 1.0]))
             grads = tape.gradient(loss, variables)
             accumulator.add([tf.zeros_like(v) if g is None else g
                              for g, v in zip(grads, variables)])

@@ -12,6 +12,9 @@ validation batches and the best is written to `arch.json`, next to as many unifo
 architectures scored on those same batches (does the controller beat chance? the per-batch
 difference and its spread say how sure that is).
 
+``controller.warmup_epochs`` (the ``enas_plus`` recipe): the first epochs train the shared
+weights as the random strategy does, and the controller samples and trains from the next one.
+
 ``search_strategy="random"`` is the paper's search-disabled control: every child step, evaluation
 and sample uses a uniformly random architecture drawn on the host (`SearchSpace.random_arch`), no
 controller is trained, and derive keeps the best of `derive_num_samples` random architectures.
@@ -81,6 +84,9 @@ class SearchLoop:
         if self.random:
             self.log.info("search strategy: random (uniformly random architectures train the "
                           "shared weights; the controller is not trained)")
+        elif cfg.controller.warmup_epochs:
+            self.log.info(f"warm-up: the first {cfg.controller.warmup_epochs} epoch(s) train the "
+                          f"shared weights on uniformly random architectures, no controller")
         metrics = task.metrics
         self.short = metrics.train_metric          # "acc" / "ppl": record keys valid_<short>
         dist = ctx.strategy.experimental_distribute_dataset
@@ -103,7 +109,7 @@ class SearchLoop:
                          steps_per_loop=max(1, cfg.steps_per_loop), log_every=cfg.log_every,
                          examples_per_step=self.data.examples_per_step,
                          output_dir=cfg.output_dir)
-        if self.random:
+        if self.random or self._warming_up(epoch):
             def run_chunk(n):
                 st.steps.train_loop_archs(self.train_iter, tf.constant(n),
                                           self._random_archs(n, spec.steps_per_loop))
@@ -116,6 +122,12 @@ class SearchLoop:
                            resume=st.resume, loss_terms=lambda: self.task.loss_terms,
                            after_chunk=lambda n: self.saver.after_steps(
                                n, f"epoch {epoch + 1}, step {st.resume.steps_done}"))
+
+    def _warming_up(self, epoch: int) -> bool:
+        """True during the first `warmup_epochs` (0-based `epoch`): the shared weights train on
+        uniformly random architectures and the controller is neither used nor trained, so it
+        starts on weights that rank every op fairly instead of those it happened to pick."""
+        return epoch < self.ccfg.warmup_epochs
 
     def _random_archs(self, num: int, rows: int) -> tf.Tensor:
         """Uniformly random architectures of the next `num` child steps, seeded by their global
@@ -219,7 +231,7 @@ class SearchLoop:
             # The original trains the controller when (finished epochs) % train_every == 0,
             # i.e. after the train_every-th, 2*train_every-th... epoch (1-based), never after
             # the first.
-            if not self.random and self.ccfg.training \
+            if not self.random and self.ccfg.training and not self._warming_up(epoch) \
                     and (epoch + 1) % self.ccfg.train_every == 0:
                 record.update(self._controller_phase(epoch))
             self.state.resume.finish_phases(record)

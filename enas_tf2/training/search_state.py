@@ -36,6 +36,9 @@ class SearchState:
             self.controller_optimizer.build(self.controller.trainable_variables)
             self.accumulator = GradientAccumulator(self.controller.trainable_variables)
             self.baseline = tf.Variable(0.0, trainable=False, name="baseline")
+            # (running variance of the advantage, samples seen): `reinforce.advantage_step`.
+            self.advantage_state = tf.Variable([0.0, 0.0], trainable=False,
+                                               name="advantage_state")
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
             self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
             self.controller_samples = tf.Variable(0, dtype=tf.int64, trainable=False,
@@ -48,11 +51,13 @@ class SearchState:
         self.steps = SearchSteps(ctx.strategy, task, self.child, self.controller,
                                  self.child_optimizer, self.controller_optimizer,
                                  self.accumulator, self.baseline, self.step, controller_cfg,
-                                 optim_cfg, run_seed, objective)
+                                 optim_cfg, run_seed, objective,
+                                 advantage_state=self.advantage_state)
         self.checkpoint = ctx.checkpoint(
             child=self.child, controller=self.controller, child_optimizer=self.child_optimizer,
             controller_optimizer=self.controller_optimizer, baseline=self.baseline,
-            step=self.step, epoch=self.epoch, controller_samples=self.controller_samples,
+            advantage_state=self.advantage_state, step=self.step, epoch=self.epoch,
+            controller_samples=self.controller_samples,
             step_metrics=self.steps.metrics,
             **self.resume.items(), **task.checkpoint_items())
         self.restored = self.checkpoint.restore_latest()

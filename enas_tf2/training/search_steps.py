@@ -62,11 +62,14 @@ class SearchSteps:
       controller_cfg, optim_cfg: settings; run_seed: the run's seed.
       objective: the `enas_tf2.cost.objective.Objective` turning the task's reward and the
         sampled architecture into the controller's reward (None: the task's reward as is).
+      advantage_state: float32 ``[2]`` variable (running variance of the advantage, samples
+        seen) for ``controller_cfg.adv_norm``; created here when None (unsaved).
     """
 
     def __init__(self, strategy, task, child, controller, child_optimizer, controller_optimizer,
                  accumulator, baseline, step, controller_cfg: ControllerConfig,
-                 optim_cfg: OptimizerConfig, run_seed: int, objective=None):
+                 optim_cfg: OptimizerConfig, run_seed: int, objective=None,
+                 advantage_state=None):
         self.strategy = strategy
         self.task = task
         self.child = child
@@ -83,6 +86,10 @@ class SearchSteps:
         self.objective = objective
         with strategy.scope():
             self.metrics = StepMetrics()
+            if advantage_state is None:
+                advantage_state = tf.Variable([0.0, 0.0], trainable=False,
+                                              name="advantage_state")
+        self.advantage_state = advantage_state
         self.train_loop = tf.function(self._train_loop)
         self.train_loop_archs = tf.function(self._train_loop_archs)
         self.controller_sample = tf.function(self._controller_sample)
@@ -159,15 +166,19 @@ class SearchSteps:
                     self.objective.reward_tensor(value, out.arch)
             reward = reinforce.reward(shaped, tf.stop_gradient(out.entropy),
                                       self.ccfg.entropy_weight)
-            baseline = reinforce.update_baseline(self.baseline, reward, self.ccfg.bl_dec)
+            state = self.advantage_state
+            advantage, baseline, variance = reinforce.advantage_step(
+                reward, self.baseline, state[0], state[1], self.ccfg)
             # aux_loss comes weighted by the space (the macro skip penalty, docs/enas_reference.md §2.2).
-            loss = reinforce.reinforce_loss(out.log_prob, reward, baseline) + out.aux_loss
+            loss = reinforce.policy_loss(out.log_prob, advantage) + out.aux_loss
         self.baseline.assign(baseline)
+        state.assign(tf.stack([variance, state[1] + 1.0]))
         variables = self.controller.trainable_variables
         grads = tape.gradient(loss, variables)
         grads = [tf.zeros_like(v) if g is None else g for g, v in zip(grads, variables)]
         self.accumulator.add(grads)
         return {"arch": out.arch, "score": value, "reward": reward, "baseline": baseline,
+                "advantage": advantage,
                 "entropy": out.entropy, "log_prob": out.log_prob, "loss": loss}
 
     def _replica_apply(self, grads):

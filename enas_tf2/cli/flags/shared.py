@@ -103,6 +103,11 @@ def controller(g: Group, d: dict) -> None:
     g.integer("controller_num_aggregate", 10, "Samples averaged into one controller update.")
     g.integer("controller_train_steps", d["train_steps"], "Controller updates per epoch.")
     g.integer("controller_train_every", 1, "Train the controller every N epochs.")
+    g.bool("controller_adv_norm", False, "Divide the REINFORCE advantage by its running standard "
+           "deviation; the first sample sets the baseline (enas_plus recipe; off = the paper).")
+    g.integer("controller_warmup_epochs", 0, "Train the shared weights on uniformly random "
+              "architectures for the first N epochs before the controller samples or trains "
+              "(enas_plus recipe; 0 = the paper).")
 
 
 def safety(g: Group, d: dict) -> None:
@@ -148,6 +153,7 @@ SHARED_FIELDS = {
         "controller_tanh_constant": "tanh_constant", "controller_temperature": "temperature",
         "controller_entropy_weight": "entropy_weight", "controller_bl_dec": "bl_dec",
         "controller_lr": "lr", "controller_num_aggregate": "num_aggregate",
-        "controller_train_steps": "train_steps", "controller_train_every": "train_every"},
+        "controller_train_steps": "train_steps", "controller_train_every": "train_every",
+        "controller_adv_norm": "adv_norm", "controller_warmup_epochs": "warmup_epochs"},
         {"controller_tanh_constant": off_when_zero, "controller_temperature": off_when_zero})
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from enas_tf2.configs.base import (ControllerConfig, DataConfig, ExperimentConfig,
                                    OptimizerConfig, RunConfig)
+from enas_tf2.configs.enas_plus import PLUS_SUFFIX, enas_plus, plus_smoke
 from enas_tf2.configs.presets import register_preset, replace_fields, smoke_cnn
 from enas_tf2.search_space.macro.config import MacroConfig
 
@@ -49,3 +50,10 @@ def cifar10_macro_final() -> ExperimentConfig:
         optim=OptimizerConfig(lr_cosine=True, lr_max=0.05, lr_min=0.001, lr_T_0=10,
                               lr_T_mul=2, l2_reg=2e-4, grad_clip="none"),
         run=RunConfig(output_dir="runs/cifar10_macro_final", num_epochs=310, log_every=50))
+
+
+@register_preset("cifar10_macro_search" + PLUS_SUFFIX, plus_smoke(smoke_macro))
+def cifar10_macro_search_plus() -> ExperimentConfig:
+    """`cifar10_macro_search` with the ``enas_plus`` controller recipe (31 warm-up epochs;
+    `configs/enas_plus.py`)."""
+    return enas_plus(cifar10_macro_search())

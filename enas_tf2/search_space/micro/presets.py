@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from enas_tf2.configs.base import (ControllerConfig, DataConfig, ExperimentConfig,
                                    OptimizerConfig, RunConfig)
+from enas_tf2.configs.enas_plus import PLUS_SUFFIX, enas_plus, plus_smoke
 from enas_tf2.configs.presets import register_preset, replace_fields, smoke_cnn
 from enas_tf2.search_space.micro.config import MicroConfig
 
@@ -68,3 +69,10 @@ def images_micro_final() -> ExperimentConfig:
                     data={"dataset": "tfrecord", "data_path": "data/my_tfr",
                           "image_size": (224, 224), "batch_size": 32, "eval_batch_size": 32},
                     run={"output_dir": "runs/images_micro_final", "num_epochs": 310})
+
+
+@register_preset("cifar10_micro_search" + PLUS_SUFFIX, plus_smoke(smoke_cnn))
+def cifar10_micro_search_plus() -> ExperimentConfig:
+    """`cifar10_micro_search` with the ``enas_plus`` controller recipe (15 warm-up epochs;
+    `configs/enas_plus.py`)."""
+    return enas_plus(cifar10_micro_search())

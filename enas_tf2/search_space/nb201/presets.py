@@ -7,6 +7,7 @@ import dataclasses
 
 from enas_tf2.configs.base import (ControllerConfig, DataConfig, ExperimentConfig,
                                    OptimizerConfig, RunConfig)
+from enas_tf2.configs.enas_plus import PLUS_SUFFIX, enas_plus, plus_smoke
 from enas_tf2.configs.presets import register_preset, replace_fields, smoke_cnn
 from enas_tf2.search_space.micro.presets import cifar10_micro_search
 from enas_tf2.search_space.nb201.config import Nb201Config
@@ -49,3 +50,10 @@ def cifar10_nb201_final() -> ExperimentConfig:
         optim=OptimizerConfig(lr_cosine=True, lr_max=0.1, lr_min=0.0, lr_T_0=200, lr_T_mul=1,
                               l2_reg=2.5e-4, grad_clip="none"),
         run=RunConfig(output_dir="runs/cifar10_nb201_final", num_epochs=200, log_every=50))
+
+
+@register_preset("cifar10_nb201_search" + PLUS_SUFFIX, plus_smoke(smoke_nb201))
+def cifar10_nb201_search_plus() -> ExperimentConfig:
+    """`cifar10_nb201_search` with the ``enas_plus`` controller recipe (15 warm-up epochs;
+    `configs/enas_plus.py`)."""
+    return enas_plus(cifar10_nb201_search())

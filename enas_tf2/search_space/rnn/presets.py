@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from enas_tf2.configs.base import (ControllerConfig, ExperimentConfig, OptimizerConfig,
                                    RunConfig)
+from enas_tf2.configs.enas_plus import PLUS_SUFFIX, enas_plus, plus_smoke
 from enas_tf2.configs.presets import register_preset, replace_fields
 from enas_tf2.data.text.config import TextDataConfig
 from enas_tf2.search_space.rnn.config import RnnConfig
@@ -83,3 +84,10 @@ def ptb_rnn_final_cpu() -> ExperimentConfig:
                     data={"batch_size": 64, "eval_batch_size": 64},
                     run={"output_dir": "runs/ptb_rnn_final_cpu", "num_epochs": 10,
                          "max_steps_per_epoch": 200, "max_eval_batches": 20, "log_every": 50})
+
+
+@register_preset("ptb_rnn_search" + PLUS_SUFFIX, plus_smoke(smoke_ptb))
+def ptb_rnn_search_plus() -> ExperimentConfig:
+    """`ptb_rnn_search` with the ``enas_plus`` controller recipe (60 warm-up epochs;
+    `configs/enas_plus.py`)."""
+    return enas_plus(ptb_rnn_search())
