@@ -293,4 +293,5 @@ def ptb_rnn_final_cpu() -> ExperimentConfig:
 
 
 # The `enas_plus` recipe's presets (`<search preset>_plus`) register themselves on import.
-from enas_tf2.configs import plus_presets  # noqa: E402,F401  pylint: disable=wrong-import-position,unused-import
+# pylint: disable-next=wrong-import-position,unused-import
+from enas_tf2.configs import plus_presets  # noqa: E402,F401
