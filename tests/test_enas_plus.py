@@ -87,8 +87,7 @@ def test_shared_child_scores_each_cell_with_its_own_batch_statistics():
     """BN of the weight-shared child normalises with the statistics of the scoring batch under
     the sampled cell (no moving averages carried between cells): a cell's logits do not depend
     on which cells ran before, so recalibrating BN per cell before scoring is built in."""
-    space = get_space("nb201", dataclasses.replace(get_preset("cifar10_nb201_search.smoke")
-                                                   .space_config))
+    space = get_space("nb201", get_preset("cifar10_nb201_search.smoke").space_config)
     child = space.build_child(ImageSpec(16, 16, 10))
     rng = np.random.default_rng(0)
     images = tf.constant(rng.normal(size=(20, 16, 16, 3)), tf.float32)

@@ -25,7 +25,6 @@ import numpy as np
 import tensorflow as tf
 
 from enas_tf2.configs.base import ObjectiveConfig
-from enas_tf2.errors import EnasError
 
 UNITS = {"params": "M params", "macs": "M MACs", "latency": "ms"}
 
