@@ -15,6 +15,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 from cli_runner import TINY_SEARCH
 
 MIRRORED_SCRIPT = textwrap.dedent("""
@@ -103,6 +105,8 @@ def _free_ports(n):
     return ports
 
 
+# Slow: the default suite keeps the mirrored-equals-one-device tests; this one starts two workers.
+@pytest.mark.slow
 def test_two_local_workers_search_and_agree(cifar10_dir, tmp_path):
     out = str(tmp_path / "mw")
     cluster = {"worker": [f"127.0.0.1:{p}" for p in _free_ports(2)]}

@@ -23,6 +23,8 @@ def _epochs(out):
     return [json.loads(line)["epoch"] for line in open(path)] if os.path.exists(path) else []
 
 
+# Slow: kill-and-resume is in the default suite for micro (test_relative_paths, test_exact_resume).
+@pytest.mark.slow
 def test_macro_search_is_killed_resumes_and_writes_arch(cifar10_dir, tmp_path):
     out = str(tmp_path / "search")
     args = TINY_MACRO + [f"--data_path={cifar10_dir}", f"--output_dir={out}", "--num_epochs=2"]

@@ -190,6 +190,8 @@ def _tiny(cfg, data_path, output_dir):
                                 derive_num_samples=2, steps_per_loop=1, preflight=False))
 
 
+# Slow: the default suite runs the same pipeline for micro (test_api, test_export, test_predict).
+@pytest.mark.slow
 def test_macro_search_final_export_predict_on_real_photos(photos_tfr, tmp_path):
     from enas_tf2 import api
     from enas_tf2.configs.presets import get_preset
