@@ -20,7 +20,8 @@ from enas_tf2.errors import EnasError
 from enas_tf2 import litert_runtime
 from enas_tf2.tasks.image_classification.litert import MODEL_FILES
 from enas_tf2.tasks.image_classification.predictor import (_check_decodable, _read_file,
-                                                           check_image_size, format_text)
+                                                           answer_cli, check_image_size,
+                                                           top_k_entry)
 from enas_tf2.tasks.serving import PredictOptions
 
 
@@ -58,6 +59,7 @@ class LiteRtPredictor:
         with open(path, "rb") as f:
             self.interpreter = litert_runtime.make_interpreter(f.read(), threads)
         self.precision = precision
+        self.model_dir = model_dir
 
     def pixels(self, encoded: bytes) -> np.ndarray:
         """``[1, H, W, 3]`` float pixels holding bytes: decoded, resized, rounded."""
@@ -80,18 +82,9 @@ class LiteRtPredictor:
             check_image_size(path, blob)
             _check_decodable(path, blob)
             row = self.probabilities(blob)
-            order = np.argsort(-row, kind="stable")[:k]
-            results.append({"image": path, "top_k": [
-                {"class_id": int(c), "class_name": self.class_names[c],
-                 "probability": float(row[c])} for c in order]})
+            results.append(top_k_entry(path, row, self.class_names, k))
         return results
 
     def run_cli(self, inputs: Sequence[str], options: PredictOptions) -> str:
         """`enas-predict`'s answer: the top classes of each image file in `inputs`."""
-        if options.text or options.next_words:
-            raise EnasError("--text and --next_words need a language-model export; this is an "
-                            "image classifier's LiteRT export (give image files)")
-        if not inputs:
-            raise EnasError("no image files given: enas-predict --model_dir=DIR IMAGE [IMAGE ...]")
-        predictions = self.predict_files(inputs, top_k=options.top_k)
-        return json.dumps(predictions, indent=2) if options.json else format_text(predictions)
+        return answer_cli(self, inputs, options)

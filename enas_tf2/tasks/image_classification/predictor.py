@@ -85,6 +85,26 @@ def format_text(predictions) -> str:
     return "\n".join(lines)
 
 
+def top_k_entry(path: str, row: np.ndarray, class_names: Sequence[str], k: int) -> dict:
+    """``{"image": path, "top_k": [...]}`` of one image's probabilities, most probable first."""
+    order = np.argsort(-row, kind="stable")[:k]
+    return {"image": path, "top_k": [
+        {"class_id": int(c), "class_name": class_names[c], "probability": float(row[c])}
+        for c in order]}
+
+
+def answer_cli(predictor, inputs: Sequence[str], options: PredictOptions) -> str:
+    """`enas-predict`'s answer of an image predictor (SavedModel or LiteRT): the top classes of
+    each image file in `inputs`, as text or JSON."""
+    if options.text or options.next_words:
+        raise EnasError(f"--text and --next_words need a language-model export; "
+                        f"{predictor.model_dir} is an image classifier (give image files)")
+    if not inputs:
+        raise EnasError("no image files given: enas-predict --model_dir=DIR IMAGE [IMAGE ...]")
+    predictions = predictor.predict_files(inputs, top_k=options.top_k)
+    return json.dumps(predictions, indent=2) if options.json else format_text(predictions)
+
+
 class Predictor:
     """Loads an export directory and returns top-k classes for image files.
 
@@ -140,19 +160,10 @@ class Predictor:
                 for path, blob in zip(batch_paths, data):
                     _check_decodable(path, blob)
                 raise
-            for path, row in zip(batch_paths, probs):
-                order = np.argsort(-row, kind="stable")[:k]
-                results.append({"image": path, "top_k": [
-                    {"class_id": int(c), "class_name": self.class_names[c],
-                     "probability": float(row[c])} for c in order]})
+            results += [top_k_entry(path, row, self.class_names, k)
+                        for path, row in zip(batch_paths, probs)]
         return results
 
     def run_cli(self, inputs: Sequence[str], options: PredictOptions) -> str:
         """`enas-predict`'s answer: the top classes of each image file in `inputs`."""
-        if options.text or options.next_words:
-            raise EnasError(f"--text and --next_words need a language-model export; "
-                            f"{self.model_dir} is an image classifier (give image files)")
-        if not inputs:
-            raise EnasError("no image files given: enas-predict --model_dir=DIR IMAGE [IMAGE ...]")
-        predictions = self.predict_files(inputs, top_k=options.top_k)
-        return json.dumps(predictions, indent=2) if options.json else format_text(predictions)
+        return answer_cli(self, inputs, options)
