@@ -1,4 +1,4 @@
-"""Every preset in `enas_tf2/configs/presets.py` against the authors' values written in
+"""Every preset (`enas_tf2/search_space/<space>/presets.py`) against the authors' values written in
 docs/enas_reference.md: each expected value below is a literal copied from the doc, with the
 section it comes from. A changed recipe value (a dropout, a clip, a controller learning rate, a
 skip weight...) fails here.

@@ -74,7 +74,7 @@ class ControllerConfig:
     train_steps: int = 50
     train_every: int = 1
     training: bool = True
-    # The `enas_plus` recipe (configs/presets.py; off = the paper): advantages divided by their
+    # The `enas_plus` recipe (configs/enas_plus.py; off = the paper): advantages divided by their
     # running std (controller/reinforce.advantage_step), and `warmup_epochs` child epochs on
     # uniformly random architectures before the controller samples or trains.
     adv_norm: bool = False
