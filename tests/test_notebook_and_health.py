@@ -7,6 +7,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from cli_runner import run_cli
 from test_faults import ARCH
 
@@ -57,6 +59,8 @@ enas_tf2.train_final(cfg, enas_tf2.parse_arch("micro", {ARCH!r}, cfg.space_confi
         assert noise not in proc.stderr, proc.stderr[-2000:]
 
 
+# Slow: the default suite keeps the verbose=1 notebook test beside it.
+@pytest.mark.slow
 def test_api_verbose_0_prints_no_progress(cifar10_dir, tmp_path, capsys):
     import logging
 

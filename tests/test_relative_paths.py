@@ -124,6 +124,8 @@ def test_final_export_predict_and_arch_from_other_folders(cifar10_dir, flowers_d
     assert set(after["f"]) == set(before["f"])
 
 
+# Slow: the default suite keeps the CLI kill-and-resume with relative folders.
+@pytest.mark.slow
 def test_api_twice_with_a_relative_folder_resumes(cifar10_dir, tmp_path, monkeypatch):
     import io
     import logging
