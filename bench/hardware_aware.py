@@ -30,8 +30,7 @@ import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SHARED = os.environ.get("ENAS_SHARED_DATA", os.path.join(os.path.dirname(REPO), "shared", "data"))
+from paths import REPO, SHARED  # noqa: E402  (bench/ is on sys.path when a script runs)
 
 
 def _args():
