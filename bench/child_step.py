@@ -8,7 +8,8 @@ Measured in ONE process, interleaved (the machine drifts about +-10 % between ro
 engineers share the 2 cores): per round and arch, ``--steps`` shared steps then ``--steps`` static
 steps (the order alternates between rounds). The ratio is taken per (round, arch) from medians and
 ``ratio_median`` is the median of those ratios; the same from process CPU time (which depends less
-on the other jobs) is ``cpu_ratio_median``. First-step time = trace + first run. Peak RSS of the
+on the other jobs) is ``cpu_ratio_median``. First-step time = trace + first run, each model in a
+fresh process (``--warm_first_step``: in this process, shared child first). Peak RSS of the
 shared child is read before any static model exists; the static model's peak RSS comes from a
 subprocess that builds and trains one static model only. See bench/README.md for results.
 
@@ -93,7 +94,7 @@ def _shape_argv(args):
     """The command-line flags that shape the models (for the subprocesses)."""
     return [f"--{k}={v}" for k, v in vars(args).items()
             if k not in ("static_rss_only", "no_rss", "no_ops", "max_wait_min", "quiet_load",
-                         "count_nodes_only")]
+                         "count_nodes_only", "first_step_only", "warm_first_step")]
 
 
 def ops_line(ops) -> str:
@@ -122,6 +123,19 @@ def _static_rss_subprocess(args) -> float:
     return float(out.strip().splitlines()[-1])
 
 
+def _fresh_first_step(args, which: str) -> tuple:
+    """(wall, CPU) seconds of trace + first step of ``which`` ("shared" or a static arch index)
+    in a fresh process. In one process, whichever model runs first also pays the process's
+    one-time costs (oneDNN generating its kernels for these shapes, thread pools), so the
+    first step of the shared child, timed first, looked slower than the static models' after
+    it (bench/README.md, issue 23)."""
+    cmd = [sys.executable, os.path.abspath(__file__), f"--first_step_only={which}"]
+    out = subprocess.run(cmd + _shape_argv(args), capture_output=True, text=True,
+                         check=True).stdout
+    wall, cpu = out.strip().splitlines()[-1].split()
+    return float(wall), float(cpu)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--archs", type=int, default=5)
@@ -135,6 +149,11 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--static_rss_only", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--no_rss", action="store_true", help="skip the static RSS subprocess")
+    parser.add_argument("--first_step_only", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--warm_first_step", action="store_true",
+                        help="time first steps in this process (the shared child first, so it "
+                             "also pays the process's one-time costs) instead of each in a "
+                             "fresh process")
     parser.add_argument("--inter_op", type=int, default=0, help="TF inter-op threads (0: TF's)")
     parser.add_argument("--intra_op", type=int, default=0, help="TF intra-op threads (0: TF's)")
     parser.add_argument("--no_ops", action="store_true",
@@ -162,6 +181,18 @@ def main():
         for _ in range(3):
             step(images, labels, arch_tensors[0]).numpy()
         print(_rss_mb())
+        return
+
+    if args.first_step_only is not None:
+        if args.first_step_only == "shared":
+            model = MicroChild(num_cells=args.cells, num_classes=10, keep_prob=0.9, **shape_kw)
+            arch_tensor = arch_tensors[0]
+        else:
+            arch_tensor = arch_tensors[int(args.first_step_only)]
+            model = StaticMicroModel(archs[int(args.first_step_only)], **shape_kw)
+        model.build((None, args.size, args.size, 3))
+        step = make_train_step(model, args.first_step_only == "shared", [0])
+        print(*_timed_both(step, images, labels, arch_tensor))
         return
 
     if not args.count_nodes_only:
@@ -212,6 +243,13 @@ def main():
     # Ops executed per step (arch 0), in a subprocess after the timing.
     ops = None if args.no_ops else count_node_visits(os.path.abspath(__file__), _shape_argv(args))
     static_rss = None if args.no_rss else _static_rss_subprocess(args)
+    first_where = "in this process, shared child first"
+    if not args.warm_first_step:
+        first_where = "each in a fresh process"
+        shared_fresh = sorted(_fresh_first_step(args, "shared") for _ in range(3))
+        first_step_s, first_step_cpu = shared_fresh[1]     # the median of three
+        fresh = [_fresh_first_step(args, str(i)) for i in range(len(archs))]
+        static_first, static_first_cpu = [f[0] for f in fresh], [f[1] for f in fresh]
     print(f"{'round':>5} {'arch':>4} {'shared_s':>9} {'static_s':>9} {'ratio':>6} "
           f"{'shared_cpu':>10} {'static_cpu':>10} {'cpu_ratio':>9} {'load':>5}")
     for rnd, i, shared, static, ratio, cpu_ratio, load in rows:
@@ -219,7 +257,11 @@ def main():
               f"{shared[1]:>10.3f} {static[1]:>10.3f} {cpu_ratio:>9.2f} {load:>5.1f}")
     print(f"median ratio: wall {statistics.median(ratios):.3f}, "
           f"cpu {statistics.median(cpu_ratios):.3f}")
-    print(f"shared: first step {first_step_s:.1f} s ({first_step_cpu:.1f} CPU-s), traces "
+    print(f"first steps (trace + first run): {first_where}")
+    print(f"shared: first step {first_step_s:.1f} s ({first_step_cpu:.1f} CPU-s"
+          + ("" if args.warm_first_step else
+             f"; median of {', '.join(f'{t[0]:.1f}' for t in shared_fresh)}")
+          + f"), traces "
           f"{traces[0]}, peak RSS {rss_mb:.0f} MB, {len(child.trainable_variables)} variables")
     print(f"static: first step median {statistics.median(static_first):.1f} s "
           f"({statistics.median(static_first_cpu):.1f} CPU-s; all "
