@@ -15,6 +15,9 @@ from test_faults import ARCH
 PUBLISHED = "0 2 1 0 2 1 2 2 4 0 5 0 3 2 6 2"
 
 
+# Slow (21 s): the default suite keeps its twin, test_ptb_cli's exported language model, whose
+# enas-predict prints the health warning the final run recorded and the export carried.
+@pytest.mark.slow
 def test_a_language_model_that_learned_nothing_is_flagged_and_still_predicts(ptb_dir, tmp_path):
     train_dir, export_dir = tmp_path / "final", tmp_path / "export"
     train = run_cli("ptb_main", [

@@ -174,6 +174,7 @@ def test_enas_predict_text_prints_perplexity_and_next_words(exported, ptb_dir):
     # training leave the perplexity near the vocabulary size, which the final run flagged).
     assert all(line.startswith("warning: the network's training metric stays at chance")
                for line in text.stderr.splitlines()), text.stderr
+    assert "warning: the network's training metric stays at chance" in text.stderr
     nxt = run_cli("predict_main", [f"--model_dir={export_dir}", "--text=the stock market",
                                    "--next_words=4", "--json"])
     assert nxt.returncode == 0, nxt.stderr[-2000:]
