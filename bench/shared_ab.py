@@ -8,6 +8,7 @@ model (per round, then the median), and kernels executed per step (TF profiler).
 changes of issue 23 were measured one at a time (bench/README.md, "Shared-step overhead").
 
     python bench/shared_ab.py --variants joined_lowered,split_lowered,split_merge --rounds 6
+    python bench/shared_ab.py --variants split_lowered,split_lowered#2 --rounds 6   # A/A control
 """
 
 from __future__ import annotations
@@ -48,10 +49,17 @@ VARIANTS = {
 
 
 def _traced(variant, build, images, labels, arch):
-    """Builds and traces a step with the variant's switches set, then restores them."""
-    saved = {key: getattr(*key) for key in VARIANTS[variant]}
-    for (module, name), value in VARIANTS[variant].items():
+    """Builds and traces a step with the variant's switches set, then restores them.
+
+    ``variant`` may carry a suffix, ``split_lowered#2``: the same switches again, an A/A
+    control. Every variant gets freshly traced slot functions: `branch_switch` caches them per
+    table key, so without the reset two variants could run the very same functions.
+    """
+    switches = VARIANTS[variant.split("#")[0]]
+    saved = {key: getattr(*key) for key in switches}
+    for (module, name), value in switches.items():
         setattr(module, name, value)
+    branch_switch._TABLES.clear()
     try:
         step = build()
         step(images, labels, arch).numpy()
