@@ -30,12 +30,12 @@ import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-from paths import REPO, SHARED  # noqa: E402  (bench/ is on sys.path when a script runs)
+from paths import REPO, CIFAR10  # noqa: E402  (bench/ is on sys.path when a script runs)
 
 
 def _args():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--data_path", default=os.path.join(SHARED, "cifar10", "cifar-10-batches-py"))
+    p.add_argument("--data_path", default=CIFAR10)
     p.add_argument("--out", default="bench/out/hardware_aware")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--epochs", type=int, default=2, help="search epochs")

@@ -19,7 +19,7 @@ import os
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-from paths import REPO, SHARED  # noqa: E402  (bench/ is on sys.path when a script runs)
+from paths import REPO, NB201_TABLE  # noqa: E402  (bench/ is on sys.path when a script runs)
 
 PLUS = {"adv_norm": True, "lr": 0.01, "num_aggregate": 1, "bl_dec": 0.9}
 ROWS = (
@@ -42,7 +42,7 @@ ROWS = (
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--nb201_table", default=os.path.join(SHARED, "nb201", "nb201_cifar10.csv"))
+    p.add_argument("--nb201_table", default=NB201_TABLE)
     p.add_argument("--seeds", type=int, default=10)
     p.add_argument("--samples", type=int, default=500)
     args = p.parse_args()

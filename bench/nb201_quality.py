@@ -34,13 +34,13 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
-from paths import REPO, SHARED  # noqa: E402  (bench/ is on sys.path when a script runs)
+from paths import REPO, CIFAR10, NB201_TABLE  # noqa: E402  (bench/ is on sys.path when a script runs)
 
 
 def _args():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--data_path", default=os.path.join(SHARED, "cifar10", "cifar-10-batches-py"))
-    p.add_argument("--nb201_table", default=os.path.join(SHARED, "nb201", "nb201_cifar10.csv"))
+    p.add_argument("--data_path", default=CIFAR10)
+    p.add_argument("--nb201_table", default=NB201_TABLE)
     p.add_argument("--out", default="bench/out/nb201_quality")
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--budget_minutes", type=float, default=4.0,
