@@ -29,9 +29,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from child_step import GRAD_BOUND, L2_REG  # noqa: E402
 from measure import add_load_flags, load_text, wait_for_quiet_machine  # noqa: E402
-from static_micro import StaticMicroModel  # noqa: E402
-from enas_tf2.search_space.micro.arch import MicroArch  # noqa: E402
-from enas_tf2.search_space.micro.child import MicroChild  # noqa: E402
+from op_profile import build_pair  # noqa: E402
 
 
 def make_update(model):
@@ -57,6 +55,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--arch", type=int, default=0, help="which random arch (seed + arch)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--size", type=int, default=32, help="image side the models are built for")
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--steps", type=int, default=20, help="timed updates per round")
     parser.add_argument("--threads", type=int, default=0, help="inter- and intra-op threads")
@@ -67,12 +66,7 @@ def main():
         tf.config.threading.set_intra_op_parallelism_threads(args.threads)
     load_start = wait_for_quiet_machine(args.max_wait_min, args.quiet_load)
     keras.utils.set_random_seed(args.seed)
-    arch = MicroArch.random(5, args.seed + args.arch)
-    kw = dict(num_layers=6, out_filters=20)
-    shared = MicroChild(num_cells=5, num_classes=10, keep_prob=0.9, **kw)
-    static = StaticMicroModel(arch, **kw)
-    for model in (shared, static):
-        model.build((None, 32, 32, 3))
+    shared, static, _ = build_pair("micro", args.arch, args)   # the profile's two models
     runs = {name: make_update(model) for name, model in (("shared", shared), ("static", static))}
     times = {name: [] for name in runs}
     for rnd in range(args.rounds):
